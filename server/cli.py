@@ -1,0 +1,140 @@
+"""The `self-improver` command: serve, demo, ingest, config show, and the feature commands.
+
+Under stdio, stdout carries the MCP protocol, so everything else (logs, progress) goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .config import Settings, load_settings
+
+log = logging.getLogger("self_improver")
+
+
+def _settings_flags() -> argparse.ArgumentParser:
+    """Flags every subcommand understands; each wins over env vars and the config file."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="TOML config file (also SELF_IMPROVER_CONFIG)")
+    common.add_argument("--telemetry-db", type=Path, help="SQLite file with the tasks table")
+    common.add_argument("--data-dir", type=Path, help="where self-improver keeps its own state")
+    common.add_argument("--timezone", help="IANA timezone for day boundaries (default UTC)")
+    common.add_argument("--now", help="pin the clock to this ISO time (replays, demos)")
+    common.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _settings_flags()
+    parser = argparse.ArgumentParser(
+        prog="self-improver", description="MCP server that helps an agent improve the system it runs in."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the MCP server (stdio by default)")
+    serve.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    serve.add_argument("--toolsets", help="comma-separated toolsets to expose (default: all)")
+    serve.add_argument("--read-only", action="store_true", default=None, help="expose only tools that write nothing")
+
+    sub.add_parser("demo", parents=[common], help="build demo telemetry and answer the nightly questions")
+
+    ingest = sub.add_parser("ingest", parents=[common], help="import tasks from a JSON Lines file")
+    ingest.add_argument("file", type=Path)
+
+    config = sub.add_parser("config", help="inspect configuration")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    config_sub.add_parser("show", parents=[common], help="print the effective settings, secrets masked")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        getattr(args, "config", None),
+        telemetry_db=getattr(args, "telemetry_db", None), data_dir=getattr(args, "data_dir", None),
+        timezone=getattr(args, "timezone", None), now=getattr(args, "now", None),
+        log_level=getattr(args, "log_level", None), toolsets=getattr(args, "toolsets", None),
+        read_only=getattr(args, "read_only", None),
+    )
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+    except ValueError as exc:
+        print(f"self-improver: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    handler = COMMANDS[args.command]
+    return int(handler(args, settings) or 0)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .app import build_server
+    from .http import serve_http
+
+    try:
+        server = build_server(settings)
+    except ValueError as exc:
+        print(f"self-improver: {exc}", file=sys.stderr)
+        return 2
+    if args.http:
+        token = settings.http_token.get_secret_value() if settings.http_token else None
+        serve_http(server, args.host, args.port, token)
+    else:
+        server.run("stdio")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+    print(json.dumps(settings.masked(), indent=2, default=str))
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ..tools.support.problems import ToolInputError
+    from ..tools.telemetry.ingest import ingest_jsonl
+    from .progress import ProgressBar
+
+    target = settings.telemetry_path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    bar = ProgressBar("ingest")
+    try:
+        report = ingest_jsonl(args.file, target, progress=bar.update)
+    except ToolInputError as exc:
+        print(f"self-improver ingest: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        bar.close()
+    for number, reason in report.bad_lines[:50]:
+        print(f"{args.file}:{number}: skipped: {reason}", file=sys.stderr)
+    if len(report.bad_lines) > 50:
+        print(f"... and {len(report.bad_lines) - 50} more bad lines", file=sys.stderr)
+    print(f"imported {report.imported} task(s) into {target}; {len(report.bad_lines)} bad line(s) skipped",
+          file=sys.stderr)
+    return 1 if report.bad_lines and not report.imported else 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from .demo import run_demo
+
+    return run_demo(settings)
+
+
+COMMANDS: dict[str, Any] = {"serve": cmd_serve, "config": cmd_config, "ingest": cmd_ingest, "demo": cmd_demo}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""One settings model: defaults < TOML file (`--config`) < `SELF_IMPROVER_*` env vars < CLI flags.
+
+Later features add their own fields here (memory, repositories, GitHub); every secret is a
+`SecretStr`, so `self-improver config show` and logs print it masked.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "self-improver"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SELF_IMPROVER_", extra="forbid", validate_default=True)
+
+    data_dir: Path = Field(default_factory=default_data_dir, description="Where self-improver keeps its own state.")
+    telemetry_db: Path | None = Field(None, description="SQLite file with the tasks table; default data_dir/telemetry.db.")
+    timezone: str = Field("UTC", description="IANA timezone that decides where a day starts and ends.")
+    now: datetime | None = Field(None, description="Pin the clock (demos, replays); default: the real time.")
+    query_timeout_seconds: float = Field(5.0, gt=0, le=300, description="Time limit of query_telemetry.")
+    source_root: Path | None = Field(None, description="Root of the code the agents run; frames under it are in-app.")
+    redact_emails: bool = Field(True, description="Replace email addresses in returned telemetry text.")
+    toolsets: list[str] | None = Field(None, description="Toolsets to expose; default all.")
+    read_only: bool = Field(False, description="Expose only tools that change nothing.")
+    http_token: SecretStr | None = Field(None, description="Bearer token required by the HTTP transport.")
+    log_level: str = Field("INFO", description="Log level on stderr.")
+    memory_url: str | None = Field(None, description="chroma server (http://host:port) for memory; default embedded.")
+    embedding: Literal["offline", "minilm"] = Field("offline", description="Memory embedding; minilm needs its model.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r}: use an IANA name such as 'UTC' or 'Europe/Berlin'") from exc
+        return value
+
+    @field_validator("toolsets", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def telemetry_path(self) -> Path:
+        return self.telemetry_db or self.data_dir / "telemetry.db"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as JSON-ready values, secrets replaced by '********'."""
+        shown: dict[str, Any] = {}
+        for name, value in self:
+            if isinstance(value, SecretStr):
+                shown[name] = "********" if value.get_secret_value() else ""
+            elif isinstance(value, Path | datetime):
+                shown[name] = str(value)
+            else:
+                shown[name] = value
+        shown["telemetry_path"] = str(self.telemetry_path)
+        return shown
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build the effective settings; `overrides` are CLI flags (None means 'not given')."""
+    path = config_file or os.environ.get("SELF_IMPROVER_CONFIG")
+    file_values: dict[str, Any] = {}
+    if path:
+        try:
+            with open(path, "rb") as handle:
+                file_values = tomllib.load(handle)
+        except FileNotFoundError as exc:
+            raise SystemExit(f"config file not found: {path}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SystemExit(f"config file {path} is not valid TOML: {exc}") from exc
+        file_values = file_values.get("self_improver", file_values)
+    flags = {k: v for k, v in overrides.items() if v is not None}
+
+    class _Layered(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=file_values)
+
+    return _Layered(**flags)

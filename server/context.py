@@ -1,0 +1,63 @@
+"""Resources shared by all tools for the life of the server, built once in the lifespan.
+
+Tools reach them through the request context (`resources(ctx)`), never through module globals, so
+tests can run several differently configured servers in one process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from mcp.server.mcpserver import Context
+
+from ..tools.memory.store import MemoryStore, open_store
+from ..tools.telemetry.store import TelemetryStore
+from .config import Settings
+
+
+@dataclass
+class AppResources:
+    settings: Settings
+    telemetry: TelemetryStore
+    _memory: MemoryStore | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppResources:
+        telemetry = TelemetryStore(settings.telemetry_path, settings.timezone, settings.now)
+        return cls(settings=settings, telemetry=telemetry)
+
+    @property
+    def memory(self) -> MemoryStore:
+        """The findings memory, created on first use (chroma connects lazily, so this never fails)."""
+        if self._memory is None:
+            s = self.settings
+            self._memory = open_store(s.data_dir, s.memory_url, s.embedding, lambda: s.now or datetime.now(UTC))
+        return self._memory
+
+    async def close(self) -> None:
+        """Release what the resources hold open (telemetry opens per call; memory holds a chroma client)."""
+        if self._memory is not None:
+            self._memory.close()
+
+
+def lifespan_for(settings: Settings) -> Any:
+    @asynccontextmanager
+    async def lifespan(_server: Any) -> AsyncIterator[AppResources]:
+        resources = AppResources.from_settings(settings)
+        try:
+            yield resources
+        finally:
+            await resources.close()
+
+    return lifespan
+
+
+def resources(ctx: Context) -> AppResources:
+    found = ctx.request_context.lifespan_context
+    if not isinstance(found, AppResources):
+        raise RuntimeError("server was built without its lifespan; use server.app.build_server")
+    return found

@@ -1,0 +1,150 @@
+"""The command line: settings precedence, config show, and the server over real stdio and HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp_calls import call
+from self_improver.examples.demo_telemetry import DEMO_ANCHOR
+from self_improver.server.cli import main
+
+CLI = [sys.executable, "-m", "self_improver.server.cli"]
+
+
+def test_config_show_layers_file_env_and_flags_and_masks_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    config = tmp_path / "si.toml"
+    config.write_text('timezone = "Asia/Tokyo"\ntelemetry_db = "/from/file.db"\nquery_timeout_seconds = 9\n')
+    monkeypatch.setenv("SELF_IMPROVER_TIMEZONE", "Europe/Berlin")
+    monkeypatch.setenv("SELF_IMPROVER_HTTP_TOKEN", "s3cret-token-value")
+    assert main(["config", "show", "--config", str(config), "--telemetry-db", "/from/flag.db"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["telemetry_db"] == "/from/flag.db"  # flag beats file
+    assert shown["timezone"] == "Europe/Berlin"  # env beats file
+    assert shown["query_timeout_seconds"] == 9  # file beats default
+    assert shown["http_token"] == "********"
+    assert "s3cret" not in json.dumps(shown)
+
+
+def test_invalid_settings_exit_with_a_message(capsys: pytest.CaptureFixture) -> None:
+    assert main(["config", "show", "--timezone", "Mars/Olympus"]) == 2
+    assert "unknown timezone" in capsys.readouterr().err
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SELF_IMPROVER_")}
+    env.update(extra)
+    return env
+
+
+async def test_serve_over_stdio_answers_tools(demo_db: Path, tmp_path: Path) -> None:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=[
+            "-m",
+            "self_improver.server.cli",
+            "serve",
+            "--telemetry-db",
+            str(demo_db),
+            "--now",
+            DEMO_ANCHOR.isoformat(),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        env=_env(),
+    )
+    async with Client(params) as client:
+        names = {t.name for t in (await client.list_tools()).tools}
+        assert {"telemetry_summary", "top_errors", "query_telemetry"} <= names
+        summary = await call(client, "telemetry_summary", day="yesterday")
+    assert (summary["total"], summary["failed"]) == (169, 13)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited early: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not start listening")
+
+
+async def test_serve_over_http_requires_the_bearer_token(demo_db: Path, tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "serve",
+            "--http",
+            "--port",
+            str(port),
+            "--telemetry-db",
+            str(demo_db),
+            "--now",
+            DEMO_ANCHOR.isoformat(),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        env=_env(SELF_IMPROVER_HTTP_TOKEN="test-token-123"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for_port(port, proc)
+        url = f"http://127.0.0.1:{port}/mcp"
+        assert httpx.post(url, json={}).status_code == 401
+        assert httpx.post(url, json={}, headers={"Authorization": "Bearer wrong"}).status_code == 401
+        authed = httpx2.AsyncClient(headers={"Authorization": "Bearer test-token-123"})
+
+        async with authed, Client(streamable_http_client(url, http_client=authed)) as client:
+            summary = await call(client, "telemetry_summary", day="2026-02-15")
+        assert summary["total"] == 169
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert out == "", "the HTTP server wrote to stdout"
+
+
+def test_http_on_a_public_address_without_token_is_refused(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            *CLI,
+            "serve",
+            "--http",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(_free_port()),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "without a token" in result.stderr and "SELF_IMPROVER_HTTP_TOKEN" in result.stderr

@@ -1,0 +1,141 @@
+"""Group batches of errors: `SignatureClusterer` (incremental) and `cluster_messages` (one call, no DB).
+
+Traceback-bearing errors get the stateless `analyze_error` signature, whatever else is in the batch.
+Log-style messages also go through the template miner, which can generalise a word that varies
+(`removing ftp`, `removing printer` -> `removing <*>`); their signature is the hash of the final template,
+so it equals `analyze_error`'s whenever the miner did not generalise anything.
+
+Complexity: O(total characters) for tokenising (capped per message), O(1) amortised per repeated shape,
+O(n^2) for a new shape of n <= 40 tokens (see `template_miner`); overall linear in the number of messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .analyze import analyze_error, message_title, split_error_type
+from .exception_names import short_name
+from .fingerprint import message_fingerprint, signature_of
+from .models import ErrorSignature
+from .parameterize import MAX_MESSAGE_CHARS, mask_tokens, parameterize
+from .template_miner import TemplateCluster, TemplateMiner
+from .traceback_parser import has_traceback
+
+DEFAULT_MIN_DISTINCT_VALUES = 5
+DEFAULT_MIN_ANCHOR_WORDS = 1
+_MAX_REMEMBERED_MESSAGES = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A log-style message placed in the miner; its signature is read from the cluster when resolved."""
+
+    tokens: tuple[str, ...]
+    group: str
+    error_type: str | None
+
+
+class SignatureClusterer:
+    """Stateful grouping of errors, fed one at a time.
+
+    `add` returns the signature as known now; a template generalised by later messages changes the
+    signature of log-style messages added before it. `resolve_all` (used by `cluster_messages`) gives every
+    message the final signature of its group.
+    """
+
+    def __init__(
+        self,
+        source_root: str | None = None,
+        min_distinct_values: int = DEFAULT_MIN_DISTINCT_VALUES,
+        min_anchor_words: int = DEFAULT_MIN_ANCHOR_WORDS,
+    ) -> None:
+        self.source_root = source_root
+        self._miner = TemplateMiner(min_distinct_values=min_distinct_values, min_anchor_words=min_anchor_words)
+        self._resolved: dict[int, ErrorSignature] = {}
+
+    def add(self, message: str, traceback: str | None = None, error_type: str | None = None) -> ErrorSignature:
+        return self._resolve(self.place(message, traceback, error_type))
+
+    def place(
+        self, message: str, traceback: str | None = None, error_type: str | None = None
+    ) -> ErrorSignature | _Pending:
+        """Add an error; returns a finished signature (tracebacks) or a handle to resolve later."""
+        message = (message or "")[:MAX_MESSAGE_CHARS]
+        if (traceback and has_traceback(traceback)) or has_traceback(message):
+            analysed = analyze_error(message, traceback, error_type, self.source_root)
+            if analysed.kind == "traceback":
+                return analysed
+        error_type, body = split_error_type(message, error_type)
+        tokens = mask_tokens(body)
+        group = short_name(error_type) or ""
+        self._miner.add(tokens, group, body)
+        return _Pending(tokens, group, error_type)
+
+    def resolve_all(self, placements: list[ErrorSignature | _Pending]) -> list[ErrorSignature]:
+        return [self._resolve(p) for p in placements]
+
+    def signature_ids(self, placements: list[ErrorSignature | _Pending]) -> list[str]:
+        """Only the final signature ids: no titles or templates are built, which keeps batches fast."""
+        ids: dict[int, str] = {}
+        out: list[str] = []
+        for placement in placements:
+            if isinstance(placement, ErrorSignature):
+                out.append(placement.signature)
+                continue
+            cluster = self._miner.cluster_of(placement.tokens, placement.group)
+            assert cluster is not None, "placed shapes are always in the miner"
+            signature = ids.get(id(cluster))
+            if signature is None:
+                fingerprint = message_fingerprint(placement.error_type, cluster.text)
+                signature = ids[id(cluster)] = signature_of(fingerprint)
+            out.append(signature)
+        return out
+
+    def _resolve(self, placement: ErrorSignature | _Pending) -> ErrorSignature:
+        if isinstance(placement, ErrorSignature):
+            return placement
+        cluster = self._miner.cluster_of(placement.tokens, placement.group)
+        assert cluster is not None, "placed shapes are always in the miner"
+        cached = self._resolved.get(id(cluster))
+        if cached is None:
+            cached = self._resolved[id(cluster)] = _cluster_signature(cluster, placement.error_type)
+        return cached
+
+
+def _cluster_signature(cluster: TemplateCluster, error_type: str | None) -> ErrorSignature:
+    generalised = cluster.template != tuple(mask_tokens(cluster.example))
+    template = cluster.text if generalised else parameterize(cluster.example)
+    fingerprint = message_fingerprint(error_type, cluster.text)
+    return ErrorSignature(
+        signature=signature_of(fingerprint),
+        title=message_title(error_type, cluster.text if generalised else cluster.example),
+        error_type=error_type,
+        template=template,
+        chain=(error_type,) if error_type else (),
+        kind="message",
+        fingerprint=fingerprint,
+    )
+
+
+def cluster_errors(
+    errors: list[tuple[str, str | None, str | None]], source_root: str | None = None
+) -> list[ErrorSignature]:
+    """Final signature of each (message, traceback, error_type), in input order."""
+    clusterer = SignatureClusterer(source_root=source_root)
+    placements = [clusterer.place(message, traceback, error_type) for message, traceback, error_type in errors]
+    return clusterer.resolve_all(placements)
+
+
+def cluster_messages(messages: list[str]) -> list[str]:
+    """One 12-hex signature per message, in order, without any database."""
+    clusterer = SignatureClusterer()
+    seen: dict[str, ErrorSignature | _Pending] = {}
+    placements: list[ErrorSignature | _Pending] = []
+    for message in messages:
+        placement = seen.get(message)
+        if placement is None:
+            placement = clusterer.place(message)
+            if len(seen) < _MAX_REMEMBERED_MESSAGES:
+                seen[message] = placement
+        placements.append(placement)
+    return clusterer.signature_ids(placements)

@@ -1,0 +1,173 @@
+"""Persistent error signatures: which task got which signature, and what we know of each signature.
+
+Kept in its own SQLite file in the data dir (`signatures.db`), never in the user's telemetry
+database. Re-clustering is incremental: each run reads only failed tasks created since the last run
+(with a two-day overlap, because a task recorded as `running` may fail later) and skips task ids it
+has already assigned, so a nightly run costs what the night added, not what the table holds.
+A task's signature, once stored, never changes; that is what keeps names stable night to night.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ..telemetry.schema import FAILED_STATUSES, configure_connection
+from ..telemetry.windows import Window, parse_timestamp, range_predicate, utc_text
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS signatures (
+    signature     TEXT PRIMARY KEY,
+    title         TEXT NOT NULL,
+    error_type    TEXT,
+    template      TEXT NOT NULL,
+    first_seen    TEXT NOT NULL,
+    last_seen     TEXT NOT NULL,
+    occurrences   INTEGER NOT NULL DEFAULT 0,
+    resolved_at   TEXT,
+    resolved_by   TEXT
+);
+CREATE TABLE IF NOT EXISTS task_signatures (
+    task_id     TEXT PRIMARY KEY,
+    signature   TEXT NOT NULL REFERENCES signatures(signature),
+    created_at  TEXT NOT NULL,
+    agent       TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_task_signatures_created ON task_signatures(created_at, signature);
+CREATE INDEX IF NOT EXISTS idx_task_signatures_signature ON task_signatures(signature, created_at);
+CREATE TABLE IF NOT EXISTS runs (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+OVERLAP = timedelta(days=2)
+FIRST_RUN_LOOKBACK = timedelta(days=90)
+_FAILED_SQL = ", ".join(f"'{s}'" for s in FAILED_STATUSES)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    task_id: str
+    signature: str
+    title: str
+    error_type: str | None
+    template: str
+    created_at: str
+    agent: str | None
+
+
+class SignatureStore:
+    """Synchronous store; callers run it in a worker thread. One lock serialises writers."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
+        configure_connection(conn)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    # -- writing -------------------------------------------------------------------------------------
+    def watermark(self) -> datetime | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT value FROM runs WHERE key = 'watermark'").fetchone()
+        return parse_timestamp(row["value"]) if row else None
+
+    def unseen(self, task_ids: Sequence[str]) -> set[str]:
+        known: set[str] = set()
+        with self._connect() as conn:
+            for start in range(0, len(task_ids), 500):
+                chunk = list(task_ids[start:start + 500])
+                marks = ",".join("?" for _ in chunk)
+                known |= {r[0] for r in conn.execute(
+                    f"SELECT task_id FROM task_signatures WHERE task_id IN ({marks})", chunk)}
+        return set(task_ids) - known
+
+    def record(self, assignments: Iterable[Assignment], watermark: datetime) -> int:
+        """Store new task -> signature assignments and move the watermark; returns how many were new."""
+        added = 0
+        with self._lock, self._connect() as conn:
+            for a in assignments:
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO task_signatures(task_id, signature, created_at, agent) VALUES (?,?,?,?)",
+                    (a.task_id, a.signature, a.created_at, a.agent),
+                )
+                if not cursor.rowcount:
+                    continue
+                added += 1
+                conn.execute(
+                    "INSERT INTO signatures(signature, title, error_type, template, first_seen, last_seen, occurrences) "
+                    "VALUES (?,?,?,?,?,?,1) ON CONFLICT(signature) DO UPDATE SET "
+                    "first_seen = min(first_seen, excluded.first_seen), "
+                    "last_seen = max(last_seen, excluded.last_seen), occurrences = occurrences + 1",
+                    (a.signature, a.title, a.error_type, a.template, a.created_at, a.created_at),
+                )
+            conn.execute(
+                "INSERT INTO runs(key, value) VALUES ('watermark', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (utc_text(watermark),),
+            )
+        return added
+
+    def mark_resolved(self, signature: str, at: datetime, by: str) -> bool:
+        with self._lock, self._connect() as conn:
+            cursor = conn.execute(
+                "UPDATE signatures SET resolved_at = ?, resolved_by = ? WHERE signature = ?",
+                (utc_text(at), by, signature),
+            )
+        return bool(cursor.rowcount)
+
+    # -- reading -------------------------------------------------------------------------------------
+    def window_rows(self, window: Window, signature: str | None = None) -> list[sqlite3.Row]:
+        params: dict[str, Any] = window.sql_params()
+        extra = ""
+        if signature is not None:
+            extra, params["signature"] = " AND signature = :signature", signature
+        with self._connect() as conn:
+            return conn.execute(
+                f"SELECT task_id, signature, created_at, agent FROM task_signatures WHERE {range_predicate()}{extra}",
+                params,
+            ).fetchall()
+
+    def signatures(self, names: Iterable[str]) -> dict[str, sqlite3.Row]:
+        wanted = list(names)
+        found: dict[str, sqlite3.Row] = {}
+        with self._connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                marks = ",".join("?" for _ in chunk)
+                for row in conn.execute(f"SELECT * FROM signatures WHERE signature IN ({marks})", chunk):
+                    found[row["signature"]] = row
+        return found
+
+    def all_signatures(self) -> list[sqlite3.Row]:
+        with self._connect() as conn:
+            return conn.execute("SELECT * FROM signatures ORDER BY last_seen DESC").fetchall()
+
+    def task_ids(self, signature: str, limit: int) -> list[str]:
+        with self._connect() as conn:
+            return [r[0] for r in conn.execute(
+                "SELECT task_id FROM task_signatures WHERE signature = ? ORDER BY created_at DESC LIMIT ?",
+                (signature, limit),
+            )]
+
+
+def failed_tasks_query(has: set[str]) -> str:
+    """SQL for failed tasks since a time, with optional columns as NULL where the user's table lacks them."""
+    def col(name: str) -> str:
+        return name if name in has else f"NULL AS {name}"
+
+    return (
+        f"SELECT id, error, {col('error_type')}, {col('traceback')}, {col('agent')}, "
+        "datetime(julianday(created_at)) AS created_utc FROM tasks "
+        f"WHERE status IN ({_FAILED_SQL}) AND {range_predicate()}"
+    )

@@ -1,0 +1,31 @@
+"""Opaque, tamper-evident cursors for keyset pagination.
+
+A cursor carries the sort key of the last row returned, so the next page starts right after it
+even when new rows arrive in between (offset paging would skip or repeat rows).
+"""
+
+import base64
+import json
+from typing import Any
+
+from .problems import ToolInputError
+
+
+def encode_cursor(kind: str, key: list[Any]) -> str:
+    raw = json.dumps({"k": kind, "v": key}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: str) -> list[Any]:
+    """Return the key stored in `cursor`, or raise a ToolInputError that says where cursors come from."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if data.get("k") != kind or not isinstance(data.get("v"), list):
+            raise ValueError
+        return list(data["v"])
+    except Exception as exc:  # noqa: BLE001 - any decoding failure means the same thing to the caller
+        raise ToolInputError(
+            "cursor is not valid for this tool: pass the exact next_cursor value returned by the previous "
+            "call with the same filters, or omit cursor to start from the first page"
+        ) from exc

@@ -1,0 +1,115 @@
+"""Calendar days and multi-day windows in the configured timezone, as UTC bounds for SQL.
+
+`created_at` may be stored as SQLite's `YYYY-MM-DD HH:MM:SS`, ISO 8601 with `T`, fractional seconds,
+`Z` or an offset; naive values are UTC (SQLite's CURRENT_TIMESTAMP is UTC). One predicate handles them
+all and still uses an index on `created_at`: a text range that is one day wider on each side (every
+supported format starts with the date, and no offset exceeds 14 hours) narrows the scan to the window's
+rows, then `julianday()` (which understands every format above and converts offsets to UTC) decides
+exactly. `date(created_at) = ...`, as in the seed article, can use no index and scans the whole table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from ..support.problems import ToolInputError
+
+_DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open interval [start, end) of UTC instants, with the local calendar days it covers."""
+
+    start: datetime
+    end: datetime
+    first_day: date
+    last_day: date
+
+    @property
+    def days(self) -> list[date]:
+        count = (self.last_day - self.first_day).days + 1
+        return [self.first_day + timedelta(days=i) for i in range(count)]
+
+    def sql_params(self, prefix: str = "w") -> dict[str, str]:
+        """Named parameters for `range_predicate(prefix)`."""
+        return {
+            f"{prefix}_lo": utc_text(self.start),
+            f"{prefix}_hi": utc_text(self.end),
+            f"{prefix}_wide_lo": (self.start - timedelta(days=1)).strftime("%Y-%m-%d"),
+            f"{prefix}_wide_hi": (self.end + timedelta(days=2)).strftime("%Y-%m-%d"),
+        }
+
+
+def range_predicate(column: str = "created_at", prefix: str = "w") -> str:
+    """Index-friendly SQL for `start <= column < end`; bind `Window.sql_params(prefix)`."""
+    return (
+        f"{column} >= :{prefix}_wide_lo AND {column} < :{prefix}_wide_hi "
+        f"AND julianday({column}) >= julianday(:{prefix}_lo) AND julianday({column}) < julianday(:{prefix}_hi)"
+    )
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def parse_timestamp(value: str, tz: tzinfo = UTC) -> datetime:
+    """Parse any supported created_at / since / until text; naive values are taken in `tz`."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ToolInputError(
+            f"cannot read {value!r} as a time: send ISO 8601 such as '2026-02-15', '2026-02-15 13:05:00' "
+            "or '2026-02-15T13:05:00Z'"
+        ) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+
+
+def resolve_day(day: str, tz: tzinfo, now: datetime) -> date:
+    """'today', 'yesterday' or YYYY-MM-DD, in the configured timezone."""
+    today = now.astimezone(tz).date()
+    key = day.strip().lower()
+    if key == "today":
+        return today
+    if key == "yesterday":
+        return today - timedelta(days=1)
+    if _DAY_RE.match(key):
+        try:
+            return date.fromisoformat(key)
+        except ValueError:
+            pass
+    raise ToolInputError(f"day must be 'today', 'yesterday' or a date like '2026-02-15'; got {day!r}")
+
+
+def day_window(day: date, tz: tzinfo) -> Window:
+    return Window(start=local_midnight(day, tz), end=local_midnight(day + timedelta(days=1), tz),
+                  first_day=day, last_day=day)
+
+
+def trailing_window(days: int, until: str | None, tz: tzinfo, now: datetime) -> Window:
+    """The `days` full local days before `until`'s day, plus that day up to `until`.
+
+    With until=None this is the seed article's `date(created_at) >= date('now', '-7 days')` for days=7:
+    the previous seven days and today so far. A date-only `until` means the end of that day.
+    """
+    if days < 1:
+        raise ToolInputError(f"days must be at least 1 (a positive number of days back); got {days}")
+    if until is None:
+        end = now
+    elif _DAY_RE.match(until.strip()):
+        end = local_midnight(resolve_day(until, tz, now) + timedelta(days=1), tz)
+    else:
+        end = parse_timestamp(until, tz)
+    last_day = (end - timedelta(microseconds=1)).astimezone(tz).date()
+    first_day = last_day - timedelta(days=days)
+    return Window(start=local_midnight(first_day, tz), end=end, first_day=first_day, last_day=last_day)
+
+
+def local_midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
