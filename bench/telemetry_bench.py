@@ -27,7 +27,9 @@ from self_improver.tools.telemetry.store import TelemetryStore
 ANCHOR = datetime(2026, 2, 16, 0, 17, tzinfo=UTC)
 SPAN_DAYS = 365
 OUT = Path(__file__).resolve().parent / "out"
-SEED_DAILY = "SELECT status, COUNT(*) FROM tasks WHERE date(created_at) = date(:now, '-1 day') GROUP BY status"
+SEED_DAILY = (
+    "SELECT status, COUNT(*) FROM tasks WHERE date(created_at) = date(:now, '-1 day') GROUP BY status"
+)
 SEED_ERRORS = (
     "SELECT error, COUNT(*) as count FROM tasks WHERE date(created_at) >= date(:now, '-7 days') "
     "AND status = 'failed' GROUP BY error ORDER BY count DESC"
@@ -110,7 +112,9 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     table = {n: measure(build_store(n), args.repeat) for n in sizes}
-    print(f"{'rows':>12} | {'summary ours':>12} {'seed':>10} {'ratio':>7} | {'top_errors ours':>15} {'seed':>10} {'ratio':>7}")
+    print(
+        f"{'rows':>12} | {'summary ours':>12} {'seed':>10} {'ratio':>7} | {'top_errors ours':>15} {'seed':>10} {'ratio':>7}"
+    )
     for n, r in table.items():
         print(
             f"{n:>12,} | {r['summary_ours']:>10.1f}ms {r['summary_seed']:>8.1f}ms {r['summary_seed'] / r['summary_ours']:>6.1f}x"

@@ -10,12 +10,12 @@ from mcp.server.mcpserver import MCPServer
 from .config import Settings
 from .context import lifespan_for
 from .registry import Toolset
-from .toolsets import memory, telemetry
+from .toolsets import errors, memory, telemetry
 
 log = logging.getLogger("self_improver")
 
 SERVER_NAME = "self-improver"
-ALL_TOOLSETS: dict[str, Toolset] = {ts.name: ts for ts in (telemetry.toolset, memory.toolset)}
+ALL_TOOLSETS: dict[str, Toolset] = {ts.name: ts for ts in (telemetry.toolset, errors.toolset, memory.toolset)}
 
 
 def instructions() -> str:
@@ -45,7 +45,11 @@ def build_server(settings: Settings) -> MCPServer:
             if settings.read_only and spec.writes:
                 continue
             server.add_tool(
-                spec.fn, name=spec.name, title=spec.title, annotations=spec.annotations, structured_output=True
+                spec.fn,
+                name=spec.name,
+                title=spec.title,
+                annotations=spec.annotations,
+                structured_output=True,
             )
     if any(ts is memory.toolset for ts in selected_toolsets(settings)):
         memory.register_resources(server)

@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
     serve.add_argument("--toolsets", help="comma-separated toolsets to expose (default: all)")
-    serve.add_argument("--read-only", action="store_true", default=None, help="expose only tools that write nothing")
+    serve.add_argument(
+        "--read-only", action="store_true", default=None, help="expose only tools that write nothing"
+    )
 
     sub.add_parser("demo", parents=[common], help="build demo telemetry and answer the nightly questions")
 
@@ -58,15 +60,20 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(
         getattr(args, "config", None),
-        telemetry_db=getattr(args, "telemetry_db", None), data_dir=getattr(args, "data_dir", None),
-        timezone=getattr(args, "timezone", None), now=getattr(args, "now", None),
-        log_level=getattr(args, "log_level", None), toolsets=getattr(args, "toolsets", None),
+        telemetry_db=getattr(args, "telemetry_db", None),
+        data_dir=getattr(args, "data_dir", None),
+        timezone=getattr(args, "timezone", None),
+        now=getattr(args, "now", None),
+        log_level=getattr(args, "log_level", None),
+        toolsets=getattr(args, "toolsets", None),
         read_only=getattr(args, "read_only", None),
     )
 
 
 def configure_logging(level: str) -> None:
-    logging.basicConfig(stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        stream=sys.stderr, level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -122,8 +129,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{args.file}:{number}: skipped: {reason}", file=sys.stderr)
     if len(report.bad_lines) > 50:
         print(f"... and {len(report.bad_lines) - 50} more bad lines", file=sys.stderr)
-    print(f"imported {report.imported} task(s) into {target}; {len(report.bad_lines)} bad line(s) skipped",
-          file=sys.stderr)
+    print(
+        f"imported {report.imported} task(s) into {target}; {len(report.bad_lines)} bad line(s) skipped",
+        file=sys.stderr,
+    )
     return 1 if report.bad_lines and not report.imported else 0
 
 

@@ -25,19 +25,32 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SELF_IMPROVER_", extra="forbid", validate_default=True)
 
-    data_dir: Path = Field(default_factory=default_data_dir, description="Where self-improver keeps its own state.")
-    telemetry_db: Path | None = Field(None, description="SQLite file with the tasks table; default data_dir/telemetry.db.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir, description="Where self-improver keeps its own state."
+    )
+    telemetry_db: Path | None = Field(
+        None, description="SQLite file with the tasks table; default data_dir/telemetry.db."
+    )
     timezone: str = Field("UTC", description="IANA timezone that decides where a day starts and ends.")
     now: datetime | None = Field(None, description="Pin the clock (demos, replays); default: the real time.")
     query_timeout_seconds: float = Field(5.0, gt=0, le=300, description="Time limit of query_telemetry.")
-    source_root: Path | None = Field(None, description="Root of the code the agents run; frames under it are in-app.")
+    source_root: Path | None = Field(
+        None, description="Where the agents' code lives in production tracebacks; frames under it are in-app."
+    )
+    repo_root: Path | None = Field(
+        None, description="Local checkout of the agents' code; error_cluster reads source lines from it."
+    )
     redact_emails: bool = Field(True, description="Replace email addresses in returned telemetry text.")
     toolsets: list[str] | None = Field(None, description="Toolsets to expose; default all.")
     read_only: bool = Field(False, description="Expose only tools that change nothing.")
     http_token: SecretStr | None = Field(None, description="Bearer token required by the HTTP transport.")
     log_level: str = Field("INFO", description="Log level on stderr.")
-    memory_url: str | None = Field(None, description="chroma server (http://host:port) for memory; default embedded.")
-    embedding: Literal["offline", "minilm"] = Field("offline", description="Memory embedding; minilm needs its model.")
+    memory_url: str | None = Field(
+        None, description="chroma server (http://host:port) for memory; default embedded."
+    )
+    embedding: Literal["offline", "minilm"] = Field(
+        "offline", description="Memory embedding; minilm needs its model."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -45,7 +58,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {value!r}: use an IANA name such as 'UTC' or 'Europe/Berlin'") from exc
+            raise ValueError(
+                f"unknown timezone {value!r}: use an IANA name such as 'UTC' or 'Europe/Berlin'"
+            ) from exc
         return value
 
     @field_validator("toolsets", mode="before")
@@ -91,8 +106,11 @@ def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Se
     class _Layered(Settings):
         @classmethod
         def settings_customise_sources(
-            cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             return init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=file_values)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from mcp.server.mcpserver import Context
 
+from ..tools.errors.reports import ErrorContext
+from ..tools.errors.signature_store import SignatureStore
 from ..tools.memory.store import MemoryStore, open_store
 from ..tools.telemetry.store import TelemetryStore
 from .config import Settings
@@ -24,6 +26,7 @@ class AppResources:
     settings: Settings
     telemetry: TelemetryStore
     _memory: MemoryStore | None = field(default=None, repr=False)
+    _signatures: SignatureStore | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppResources:
@@ -37,6 +40,14 @@ class AppResources:
             s = self.settings
             self._memory = open_store(s.data_dir, s.memory_url, s.embedding, lambda: s.now or datetime.now(UTC))
         return self._memory
+
+    @property
+    def errors(self) -> ErrorContext:
+        """Error signatures live in their own file in the data dir, never in the user's telemetry db."""
+        if self._signatures is None:
+            self._signatures = SignatureStore(self.settings.data_dir / "signatures.db")
+        s = self.settings
+        return ErrorContext(self.telemetry, self._signatures, s.source_root, s.repo_root, s.redact_emails)
 
     async def close(self) -> None:
         """Release what the resources hold open (telemetry opens per call; memory holds a chroma client)."""

@@ -38,11 +38,15 @@ def _pct(rate: float) -> str:
 
 async def answer_nightly_questions(settings: Settings) -> None:
     async with Client(build_server(settings)) as client:
-        print(f"Nightly run at {settings.now:%Y-%m-%d %H:%M} {settings.timezone} on {settings.telemetry_path}\n")
+        print(
+            f"Nightly run at {settings.now:%Y-%m-%d %H:%M} {settings.timezone} on {settings.telemetry_path}\n"
+        )
         for day in ("yesterday", "today"):
             s = await _call(client, "telemetry_summary", day=day)
             counts = ", ".join(f"{n} {status}" for status, n in s["counts_by_status"].items())
-            print(f"{day.capitalize():9} {s['day']}: {s['total']} tasks ({counts}), failure rate {_pct(s['failure_rate'])}")
+            print(
+                f"{day.capitalize():9} {s['day']}: {s['total']} tasks ({counts}), failure rate {_pct(s['failure_rate'])}"
+            )
         trend = await _call(client, "failure_trend", days=7)
         print("\nFailure trend, last 7 days and today so far:")
         for d in trend["days"]:
@@ -53,8 +57,10 @@ async def answer_nightly_questions(settings: Settings) -> None:
         print(f"\nRepeated errors, last 7 days ({top['failed_tasks']} failed tasks):")
         for g in top["groups"]:
             print(f"  {g['count']:>3}x  {g['signature']}  {g['title']}")
-            print(f"        last seen {g['last_seen']}, agents {', '.join(g['agents']) or '-'}, "
-                  f"tasks {', '.join(map(str, g['sample_task_ids']))}")
+            print(
+                f"        last seen {g['last_seen']}, agents {', '.join(g['agents']) or '-'}, "
+                f"tasks {', '.join(map(str, g['sample_task_ids']))}"
+            )
         pinned = f"'{settings.now:%Y-%m-%d %H:%M:%S}'"
         print("\nThe seed article's SQL through query_telemetry (date('now') pinned to the night):")
         for sql in (SEED_DAILY, SEED_ERRORS):
@@ -70,8 +76,12 @@ def run_demo(settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="self-improver-demo-") as tmp:
         data_dir = Path(tmp)
         facts = build_demo_db(data_dir / "telemetry.db", anchor=settings.now or DEMO_ANCHOR)
-        demo = settings.model_copy(update={
-            "data_dir": data_dir, "telemetry_db": facts.path, "now": facts.anchor,
-        })
+        demo = settings.model_copy(
+            update={
+                "data_dir": data_dir,
+                "telemetry_db": facts.path,
+                "now": facts.anchor,
+            }
+        )
         asyncio.run(answer_nightly_questions(demo))
     return 0

@@ -38,12 +38,24 @@ class BearerTokenGate:
         if scope["type"] == "http":
             given = dict(scope.get("headers") or []).get(b"authorization", b"")
             if not hmac.compare_digest(given, self.expected):
-                await send({"type": "http.response.start", "status": 401, "headers": [
-                    (b"content-type", b"application/json"), (b"www-authenticate", b'Bearer realm="self-improver"'),
-                ]})
-                await send({"type": "http.response.body", "body": (
-                    b'{"error":"unauthorized","message":"send Authorization: Bearer <SELF_IMPROVER_HTTP_TOKEN>"}'
-                )})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 401,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"www-authenticate", b'Bearer realm="self-improver"'),
+                        ],
+                    }
+                )
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": (
+                            b'{"error":"unauthorized","message":"send Authorization: Bearer <SELF_IMPROVER_HTTP_TOKEN>"}'
+                        ),
+                    }
+                )
                 return
         await self.app(scope, receive, send)
 
@@ -59,5 +71,10 @@ def http_app(server: MCPServer, host: str, token: str | None) -> Any:
 
 def serve_http(server: MCPServer, host: str, port: int, token: str | None) -> None:
     app = http_app(server, host, token)
-    log.info("serving MCP over streamable HTTP at http://%s:%d/mcp%s", host, port, " (token required)" if token else "")
+    log.info(
+        "serving MCP over streamable HTTP at http://%s:%d/mcp%s",
+        host,
+        port,
+        " (token required)" if token else "",
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

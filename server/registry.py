@@ -23,7 +23,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def _hints(read_only: bool, destructive: bool, idempotent: bool, open_world: bool) -> ToolAnnotations:
     return ToolAnnotations(
-        read_only_hint=read_only, destructive_hint=destructive, idempotent_hint=idempotent, open_world_hint=open_world
+        read_only_hint=read_only,
+        destructive_hint=destructive,
+        idempotent_hint=idempotent,
+        open_world_hint=open_world,
     )
 
 
@@ -60,7 +63,9 @@ class Toolset:
         def register(fn: F) -> F:
             if not (fn.__doc__ or "").strip():
                 raise TypeError(f"tool {fn.__name__} needs a docstring: it is the tool's description")
-            self.tools.append(ToolSpec(fn=fixable_errors(fn), name=fn.__name__, title=title, annotations=annotations))
+            self.tools.append(
+                ToolSpec(fn=fixable_errors(fn), name=fn.__name__, title=title, annotations=annotations)
+            )
             return fn
 
         return register

@@ -58,7 +58,11 @@ def is_escalating_on(daily: dict[date, int], day: date) -> bool:
 
 
 def state_of(
-    daily: dict[date, int], first_seen: datetime, last_seen: datetime, today: date, now: datetime,
+    daily: dict[date, int],
+    first_seen: datetime,
+    last_seen: datetime,
+    today: date,
+    now: datetime,
     resolved_at: datetime | None = None,
 ) -> str:
     """The signature's state at `now`; `today` is `now`'s local day, `daily` keyed by local day."""

@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS signatures (
     resolved_by   TEXT
 );
 CREATE TABLE IF NOT EXISTS task_signatures (
-    task_id     TEXT PRIMARY KEY,
+    task_id     PRIMARY KEY,  -- no type: keeps the user's ids as they are (integer or text)
     signature   TEXT NOT NULL REFERENCES signatures(signature),
     created_at  TEXT NOT NULL,
     agent       TEXT
@@ -52,7 +52,7 @@ _FAILED_SQL = ", ".join(f"'{s}'" for s in FAILED_STATUSES)
 
 @dataclass(frozen=True)
 class Assignment:
-    task_id: str
+    task_id: int | str
     signature: str
     title: str
     error_type: str | None
@@ -83,14 +83,18 @@ class SignatureStore:
             row = conn.execute("SELECT value FROM runs WHERE key = 'watermark'").fetchone()
         return parse_timestamp(row["value"]) if row else None
 
-    def unseen(self, task_ids: Sequence[str]) -> set[str]:
-        known: set[str] = set()
+    def unseen(self, task_ids: Sequence[int | str]) -> set[int | str]:
+        known: set[int | str] = set()
         with self._connect() as conn:
             for start in range(0, len(task_ids), 500):
-                chunk = list(task_ids[start:start + 500])
+                chunk = list(task_ids[start : start + 500])
                 marks = ",".join("?" for _ in chunk)
-                known |= {r[0] for r in conn.execute(
-                    f"SELECT task_id FROM task_signatures WHERE task_id IN ({marks})", chunk)}
+                known |= {
+                    r[0]
+                    for r in conn.execute(
+                        f"SELECT task_id FROM task_signatures WHERE task_id IN ({marks})", chunk
+                    )
+                }
         return set(task_ids) - known
 
     def record(self, assignments: Iterable[Assignment], watermark: datetime) -> int:
@@ -143,7 +147,7 @@ class SignatureStore:
         found: dict[str, sqlite3.Row] = {}
         with self._connect() as conn:
             for start in range(0, len(wanted), 500):
-                chunk = wanted[start:start + 500]
+                chunk = wanted[start : start + 500]
                 marks = ",".join("?" for _ in chunk)
                 for row in conn.execute(f"SELECT * FROM signatures WHERE signature IN ({marks})", chunk):
                     found[row["signature"]] = row
@@ -153,16 +157,20 @@ class SignatureStore:
         with self._connect() as conn:
             return conn.execute("SELECT * FROM signatures ORDER BY last_seen DESC").fetchall()
 
-    def task_ids(self, signature: str, limit: int) -> list[str]:
+    def task_ids(self, signature: str, limit: int) -> list[int | str]:
         with self._connect() as conn:
-            return [r[0] for r in conn.execute(
-                "SELECT task_id FROM task_signatures WHERE signature = ? ORDER BY created_at DESC LIMIT ?",
-                (signature, limit),
-            )]
+            return [
+                r[0]
+                for r in conn.execute(
+                    "SELECT task_id FROM task_signatures WHERE signature = ? ORDER BY created_at DESC LIMIT ?",
+                    (signature, limit),
+                )
+            ]
 
 
 def failed_tasks_query(has: set[str]) -> str:
     """SQL for failed tasks since a time, with optional columns as NULL where the user's table lacks them."""
+
     def col(name: str) -> str:
         return name if name in has else f"NULL AS {name}"
 

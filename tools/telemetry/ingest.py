@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..support.problems import ToolInputError
-from .schema import REQUIRED_COLUMNS, OPTIONAL_COLUMNS, open_writable, task_columns
+from .schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, open_writable, task_columns
 from .windows import parse_timestamp, utc_text
 
 BATCH = 5000
@@ -42,7 +42,9 @@ def task_from_json(line: str) -> dict[str, Any]:
     extra = {k: v for k, v in record.items() if k not in _KNOWN}
     created = record.get("created_at")
     try:
-        row["created_at"] = utc_text(parse_timestamp(str(created))) if created else utc_text(datetime.now(UTC))
+        row["created_at"] = (
+            utc_text(parse_timestamp(str(created))) if created else utc_text(datetime.now(UTC))
+        )
     except ToolInputError as exc:
         raise ValueError(f"`created_at` {created!r} is not an ISO 8601 time") from exc
     metadata = row.get("metadata")
@@ -93,7 +95,10 @@ def ingest_jsonl(
 
 
 def _insert(
-    conn: sqlite3.Connection, rows: Iterable[tuple[int, dict[str, Any]]], columns: set[str], report: IngestReport
+    conn: sqlite3.Connection,
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    columns: set[str],
+    report: IngestReport,
 ) -> None:
     with conn:
         for number, row in rows:

@@ -25,7 +25,9 @@ class TrendDay(BaseModel):
     total: int
     failed: int
     failure_rate: float
-    partial: bool = Field(description="True for the day that is still in progress (the window ends inside it).")
+    partial: bool = Field(
+        description="True for the day that is still in progress (the window ends inside it)."
+    )
 
 
 class FailureTrend(BaseModel):
@@ -37,29 +39,6 @@ class FailureTrend(BaseModel):
     total: int
     failed: int
     failure_rate: float
-    unavailable_fields: list[str] = Field(default_factory=list)
-
-
-class ErrorGroup(BaseModel):
-    signature: str = Field(description="Stable id of the error group; pass it to error tools and memory.")
-    title: str = Field(description="Short human name of the problem (redacted telemetry text).")
-    error_type: str | None = None
-    template: str = Field(description="The message with values replaced by <placeholders>.")
-    example: str = Field(description="One real message of the group, redacted and truncated.")
-    count: int
-    tasks_affected: int
-    first_seen: str
-    last_seen: str
-    agents: list[str]
-    sample_task_ids: list[int | str]
-
-
-class TopErrors(BaseModel):
-    window_start: str
-    window_end: str
-    failed_tasks: int = Field(description="All failed tasks in the window, grouped or not.")
-    groups: list[ErrorGroup]
-    has_more: bool = Field(description="True when more groups exist than `limit`; raise limit to see them.")
     unavailable_fields: list[str] = Field(default_factory=list)
 
 

@@ -1,4 +1,4 @@
-"""The nightly questions as index-friendly queries: day summary, failure trend, error groups, task pages.
+"""The nightly questions as index-friendly queries: day summary, failure trend, task pages.
 
 Each function takes a `TelemetryStore` and plain arguments and returns a result model; the MCP tools
 are thin wrappers around these, and the demo and benchmarks call them directly.
@@ -6,18 +6,24 @@ are thin wrappers around these, and the demo and benchmarks call them directly.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from ..errors import analyze_error
 from ..errors.redact import redact_secrets
 from ..support.paging import decode_cursor, encode_cursor
 from ..support.problems import ToolInputError
-from .models import DaySummary, ErrorGroup, FailureTrend, TaskPage, TaskRow, TopErrors, TrendDay
+from .models import DaySummary, FailureTrend, TaskPage, TaskRow, TrendDay
 from .schema import FAILED_STATUSES
 from .store import TelemetryReader, TelemetryStore
-from .windows import Window, day_window, parse_timestamp, range_predicate, resolve_day, trailing_window, utc_text
+from .windows import (
+    Window,
+    day_window,
+    parse_timestamp,
+    range_predicate,
+    resolve_day,
+    trailing_window,
+    utc_text,
+)
 
 MAX_TEXT = 500
 _FAILED_SQL = ", ".join(f"'{s}'" for s in FAILED_STATUSES)
@@ -40,7 +46,9 @@ def _agent_filter(reader: TelemetryReader, agent: str | None, params: dict[str, 
     return " AND agent = :agent"
 
 
-async def telemetry_summary(store: TelemetryStore, day: str = "today", agent: str | None = None) -> DaySummary:
+async def telemetry_summary(
+    store: TelemetryStore, day: str = "today", agent: str | None = None
+) -> DaySummary:
     local_day = resolve_day(day, store.tz, store.now())
     window = day_window(local_day, store.tz)
     params: dict[str, Any] = window.sql_params()
@@ -55,9 +63,14 @@ async def telemetry_summary(store: TelemetryStore, day: str = "today", agent: st
     total = sum(counts.values())
     failed = sum(counts.get(s, 0) for s in FAILED_STATUSES)
     return DaySummary(
-        day=local_day.isoformat(), timezone=store.timezone, agent=agent, total=total,
-        counts_by_status=dict(sorted(counts.items(), key=lambda kv: -kv[1])), failed=failed,
-        failure_rate=_rate(failed, total), unavailable_fields=unavailable,
+        day=local_day.isoformat(),
+        timezone=store.timezone,
+        agent=agent,
+        total=total,
+        counts_by_status=dict(sorted(counts.items(), key=lambda kv: -kv[1])),
+        failed=failed,
+        failure_rate=_rate(failed, total),
+        unavailable_fields=unavailable,
     )
 
 
@@ -79,7 +92,9 @@ async def failure_trend(
         bucket = totals.setdefault(local, [0, 0])
         bucket[0] += 1
         bucket[1] += int(row["failed"])
-    partial_day = window.last_day.isoformat() if window.end < day_window(window.last_day, store.tz).end else None
+    partial_day = (
+        window.last_day.isoformat() if window.end < day_window(window.last_day, store.tz).end else None
+    )
     trend = [
         TrendDay(day=d, total=t, failed=f, failure_rate=_rate(f, t), partial=(d == partial_day))
         for d, (t, f) in sorted(totals.items())
@@ -87,74 +102,26 @@ async def failure_trend(
     total = sum(d.total for d in trend)
     failed = sum(d.failed for d in trend)
     return FailureTrend(
-        timezone=store.timezone, agent=agent, window_start=utc_text(window.start), window_end=utc_text(window.end),
-        days=trend, total=total, failed=failed, failure_rate=_rate(failed, total),
-    )
-
-
-async def top_errors(
-    store: TelemetryStore, days: int = 7, until: str | None = None, limit: int = 10, agent: str | None = None,
-    samples: int = 3,
-) -> TopErrors:
-    """Failed tasks in the window grouped by error signature, most frequent first.
-
-    Grouping happens per distinct (error, error_type, traceback) text in SQL first, so the Python side
-    analyses each distinct text once rather than each failed row.
-    """
-    window = trailing_window(days, until, store.tz, store.now())
-    params: dict[str, Any] = window.sql_params()
-    async with store.connect() as reader:
-        agent_sql = _agent_filter(reader, agent, params)
-        error_type = reader.column_or_null("error_type")
-        traceback = reader.column_or_null("traceback")
-        agents = "group_concat(DISTINCT agent)" if reader.has("agent") else "NULL"
-        rows = await reader.fetchall(
-            f"SELECT error, {error_type}, {traceback}, COUNT(*) AS n, "
-            "datetime(MIN(julianday(created_at))) AS first_seen, datetime(MAX(julianday(created_at))) AS last_seen, "
-            f"{agents} AS agents, MAX(id) AS sample_id "
-            f"FROM tasks WHERE status IN ({_FAILED_SQL}) AND {range_predicate()}{agent_sql} "
-            "GROUP BY error, error_type, traceback",
-            params,
-        )
-        unavailable = reader.unavailable(["agent", "error_type", "traceback"])
-    groups: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        sig = analyze_error(row["error"] or "", row["traceback"], row["error_type"])
-        group = groups.get(sig.signature)
-        if group is None:
-            group = groups[sig.signature] = {
-                "sig": sig, "example": row["error"] or "", "count": 0, "first": row["first_seen"],
-                "last": row["last_seen"], "agents": set(), "samples": [],
-            }
-        group["count"] += int(row["n"])
-        group["first"] = min(group["first"], row["first_seen"])
-        if row["last_seen"] >= group["last"]:
-            group["last"], group["example"] = row["last_seen"], row["error"] or ""
-        group["agents"].update(a for a in (row["agents"] or "").split(",") if a)
-        group["samples"].append((row["last_seen"], row["sample_id"]))
-    ranked = sorted(groups.values(), key=lambda g: (-g["count"], g["sig"].signature))
-    return TopErrors(
-        window_start=utc_text(window.start), window_end=utc_text(window.end),
-        failed_tasks=sum(g["count"] for g in groups.values()),
-        groups=[_error_group(g, samples) for g in ranked[:limit]], has_more=len(ranked) > limit,
-        unavailable_fields=unavailable,
-    )
-
-
-def _error_group(group: dict[str, Any], samples: int) -> ErrorGroup:
-    sig = group["sig"]
-    newest = [task_id for _, task_id in sorted(group["samples"], key=lambda s: s[0], reverse=True)[:samples]]
-    return ErrorGroup(
-        signature=sig.signature, title=redact_secrets(sig.title), error_type=sig.error_type,
-        template=redact_secrets(sig.template)[:MAX_TEXT], example=redact_secrets(group["example"])[:MAX_TEXT],
-        count=group["count"], tasks_affected=group["count"], first_seen=group["first"], last_seen=group["last"],
-        agents=sorted(group["agents"]), sample_task_ids=newest,
+        timezone=store.timezone,
+        agent=agent,
+        window_start=utc_text(window.start),
+        window_end=utc_text(window.end),
+        days=trend,
+        total=total,
+        failed=failed,
+        failure_rate=_rate(failed, total),
     )
 
 
 async def find_tasks(
-    store: TelemetryStore, status: str | None = None, agent: str | None = None, since: str | None = None,
-    until: str | None = None, error_contains: str | None = None, limit: int = 50, cursor: str | None = None,
+    store: TelemetryStore,
+    status: str | None = None,
+    agent: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    error_contains: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
 ) -> TaskPage:
     """A page of tasks, newest first, with a keyset cursor for the next page."""
     params: dict[str, Any] = {"limit": limit + 1}
@@ -188,8 +155,13 @@ async def find_tasks(
     page = rows[:limit]
     tasks = [
         TaskRow(
-            id=r["id"], status=str(r["status"]), created_at=str(r["created_at"]), agent=r["agent"],
-            task_name=r["task_name"], duration_ms=r["duration_ms"], error_type=r["error_type"],
+            id=r["id"],
+            status=str(r["status"]),
+            created_at=str(r["created_at"]),
+            agent=r["agent"],
+            task_name=r["task_name"],
+            duration_ms=r["duration_ms"],
+            error_type=r["error_type"],
             error=redact_secrets(r["error"])[:MAX_TEXT] if r["error"] else None,
         )
         for r in page

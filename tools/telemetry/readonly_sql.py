@@ -19,22 +19,68 @@ from ..support.problems import ToolInputError, UnavailableError
 from .models import QueryResult
 from .schema import BUSY_TIMEOUT_MS
 
-_ALLOWED_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
+_ALLOWED_ACTIONS = {
+    sqlite3.SQLITE_SELECT,
+    sqlite3.SQLITE_READ,
+    sqlite3.SQLITE_FUNCTION,
+    sqlite3.SQLITE_RECURSIVE,
+}
 # Pragmas that only report. Those in the first set take a table or index name; the others must be
 # given no value at all (`PRAGMA user_version = 3` writes, `PRAGMA user_version` reads).
-_NAMED_READ_PRAGMAS = {"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo", "foreign_key_list"}
+_NAMED_READ_PRAGMAS = {
+    "table_info",
+    "table_xinfo",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+}
 _READ_PRAGMAS = {
-    "table_list", "database_list", "user_version", "schema_version", "page_count", "page_size",
-    "freelist_count", "journal_mode", "compile_options", "collation_list", "function_list", "pragma_list",
+    "table_list",
+    "database_list",
+    "user_version",
+    "schema_version",
+    "page_count",
+    "page_size",
+    "freelist_count",
+    "journal_mode",
+    "compile_options",
+    "collation_list",
+    "function_list",
+    "pragma_list",
 }
 _ACTION_NAMES = {
     getattr(sqlite3, f"SQLITE_{n}"): n.lower().replace("_", " ")
     for n in (
-        "CREATE_INDEX", "CREATE_TABLE", "CREATE_TEMP_INDEX", "CREATE_TEMP_TABLE", "CREATE_TEMP_TRIGGER",
-        "CREATE_TEMP_VIEW", "CREATE_TRIGGER", "CREATE_VIEW", "DELETE", "DROP_INDEX", "DROP_TABLE",
-        "DROP_TEMP_INDEX", "DROP_TEMP_TABLE", "DROP_TEMP_TRIGGER", "DROP_TEMP_VIEW", "DROP_TRIGGER",
-        "DROP_VIEW", "INSERT", "PRAGMA", "TRANSACTION", "UPDATE", "ATTACH", "DETACH", "ALTER_TABLE",
-        "REINDEX", "ANALYZE", "CREATE_VTABLE", "DROP_VTABLE", "SAVEPOINT",
+        "CREATE_INDEX",
+        "CREATE_TABLE",
+        "CREATE_TEMP_INDEX",
+        "CREATE_TEMP_TABLE",
+        "CREATE_TEMP_TRIGGER",
+        "CREATE_TEMP_VIEW",
+        "CREATE_TRIGGER",
+        "CREATE_VIEW",
+        "DELETE",
+        "DROP_INDEX",
+        "DROP_TABLE",
+        "DROP_TEMP_INDEX",
+        "DROP_TEMP_TABLE",
+        "DROP_TEMP_TRIGGER",
+        "DROP_TEMP_VIEW",
+        "DROP_TRIGGER",
+        "DROP_VIEW",
+        "INSERT",
+        "PRAGMA",
+        "TRANSACTION",
+        "UPDATE",
+        "ATTACH",
+        "DETACH",
+        "ALTER_TABLE",
+        "REINDEX",
+        "ANALYZE",
+        "CREATE_VTABLE",
+        "DROP_VTABLE",
+        "SAVEPOINT",
     )
 }
 _PROGRESS_EVERY = 10_000  # SQLite VM instructions between time checks
@@ -46,7 +92,9 @@ class _Denied:
     def __init__(self) -> None:
         self.reason: str | None = None
 
-    def __call__(self, action: int, arg1: str | None, arg2: str | None, db: str | None, _src: str | None) -> int:
+    def __call__(
+        self, action: int, arg1: str | None, arg2: str | None, db: str | None, _src: str | None
+    ) -> int:
         if action in _ALLOWED_ACTIONS:
             return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_PRAGMA:
@@ -59,12 +107,17 @@ class _Denied:
         return sqlite3.SQLITE_DENY
 
 
-def run_readonly_query(path: Path, sql: str, params: list[Any] | dict[str, Any] | None, limit: int,
-                       timeout_s: float) -> QueryResult:
+def run_readonly_query(
+    path: Path, sql: str, params: list[Any] | dict[str, Any] | None, limit: int, timeout_s: float
+) -> QueryResult:
     if not path.is_file():
         raise UnavailableError(f"telemetry database not found at {path}: set SELF_IMPROVER_TELEMETRY_DB")
-    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000,
-                           check_same_thread=False)
+    conn = sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=ro",
+        uri=True,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        check_same_thread=False,
+    )
     try:
         conn.execute("PRAGMA query_only = 1")
         denied = _Denied()
@@ -85,8 +138,11 @@ def run_readonly_query(path: Path, sql: str, params: list[Any] | dict[str, Any] 
         elapsed = (time.perf_counter() - started) * 1000
         columns = [d[0] for d in cursor.description or []]
         return QueryResult(
-            columns=columns, rows=[[_redacted(v) for v in r] for r in rows[:limit]], row_count=min(len(rows), limit),
-            truncated=len(rows) > limit, elapsed_ms=round(elapsed, 2),
+            columns=columns,
+            rows=[[_redacted(v) for v in r] for r in rows[:limit]],
+            row_count=min(len(rows), limit),
+            truncated=len(rows) > limit,
+            elapsed_ms=round(elapsed, 2),
         )
     finally:
         conn.close()
@@ -117,7 +173,12 @@ def _explain(exc: sqlite3.DatabaseError, denied: _Denied, timeout_s: float) -> E
     return ToolInputError(f"SQLite rejected the query: {text}. Fix the SQL and send it again")
 
 
-async def query_telemetry(path: Path, sql: str, params: list[Any] | dict[str, Any] | None = None,
-                          limit: int = 200, timeout_s: float = 5.0) -> QueryResult:
+async def query_telemetry(
+    path: Path,
+    sql: str,
+    params: list[Any] | dict[str, Any] | None = None,
+    limit: int = 200,
+    timeout_s: float = 5.0,
+) -> QueryResult:
     """Run in a worker thread so a slow query never blocks the server's event loop."""
     return await asyncio.to_thread(run_readonly_query, path, sql, params, limit, timeout_s)

@@ -82,10 +82,16 @@ class TaskRecorder:
         started = datetime.now(UTC)
         clock = time.perf_counter()
         meta = dict(metadata or {})
-        task_id = await self._run({
-            "status": "running", "created_at": utc_text(started), "started_at": utc_text(started),
-            "agent": agent or self.agent, "task_name": name, "metadata": json.dumps(meta, default=str),
-        })
+        task_id = await self._run(
+            {
+                "status": "running",
+                "created_at": utc_text(started),
+                "started_at": utc_text(started),
+                "agent": agent or self.agent,
+                "task_name": name,
+                "metadata": json.dumps(meta, default=str),
+            }
+        )
         handle = RecordedTask(id=task_id, metadata=meta)
         try:
             yield handle

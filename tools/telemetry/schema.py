@@ -11,7 +11,14 @@ import sqlite3
 # The columns the nightly queries need; every other column is optional.
 REQUIRED_COLUMNS = ("id", "status", "error", "created_at")
 OPTIONAL_COLUMNS = (
-    "agent", "task_name", "started_at", "finished_at", "duration_ms", "error_type", "traceback", "metadata",
+    "agent",
+    "task_name",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "error_type",
+    "traceback",
+    "metadata",
 )
 FAILED_STATUSES = ("failed",)
 BUSY_TIMEOUT_MS = 5000

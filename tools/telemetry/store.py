@@ -21,6 +21,7 @@ import aiosqlite
 from ..support.problems import UnavailableError
 from .schema import BUSY_TIMEOUT_MS, REQUIRED_COLUMNS
 
+
 @dataclass
 class TelemetryStore:
     path: Path
@@ -57,6 +58,7 @@ class TelemetryStore:
         finally:
             await conn.close()
 
+
 class TelemetryReader:
     """One open read-only connection plus what the `tasks` table offers."""
 
@@ -78,6 +80,7 @@ class TelemetryReader:
         async with self.conn.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
+
 async def _task_columns(conn: aiosqlite.Connection, path: Path) -> frozenset[str]:
     async with conn.execute("PRAGMA table_info(tasks)") as cursor:
         columns = frozenset(row[1] for row in await cursor.fetchall())
@@ -93,6 +96,7 @@ async def _task_columns(conn: aiosqlite.Connection, path: Path) -> frozenset[str
             f"tasks({', '.join(REQUIRED_COLUMNS)}); add them or create a view named tasks that provides them"
         )
     return columns
+
 
 def translate_sqlite_error(exc: sqlite3.OperationalError, path: Path) -> Exception:
     text = str(exc)

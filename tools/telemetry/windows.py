@@ -88,8 +88,12 @@ def resolve_day(day: str, tz: tzinfo, now: datetime) -> date:
 
 
 def day_window(day: date, tz: tzinfo) -> Window:
-    return Window(start=local_midnight(day, tz), end=local_midnight(day + timedelta(days=1), tz),
-                  first_day=day, last_day=day)
+    return Window(
+        start=local_midnight(day, tz),
+        end=local_midnight(day + timedelta(days=1), tz),
+        first_day=day,
+        last_day=day,
+    )
 
 
 def trailing_window(days: int, until: str | None, tz: tzinfo, now: datetime) -> Window:

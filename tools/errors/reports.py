@@ -1,0 +1,274 @@
+"""The error tools' answers: top error groups of a window, and one signature in detail.
+
+Both first bring the signature store up to date (incremental, usually a no-op), then read counts
+from it and evidence (messages, tracebacks) from the telemetry database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ..support.problems import NotFoundError, ToolInputError
+from ..telemetry.schema import FAILED_STATUSES
+from ..telemetry.store import TelemetryStore
+from ..telemetry.windows import Window, parse_timestamp, range_predicate, trailing_window, utc_text
+from .analyze import analyze_error
+from .lifecycle import STATES, state_of
+from .redact import redact_secrets
+from .refresh import Progress, refresh_signatures
+from .results import DayCount, ErrorCluster, ErrorGroup, FrameContext, RelatedSignature, TopErrors, Variant
+from .signature_store import SignatureStore
+from .source_context import locate, read_context
+
+MAX_TEXT = 500
+MAX_TRACEBACK = 6000
+_FAILED_SQL = ", ".join(f"'{s}'" for s in FAILED_STATUSES)
+
+
+@dataclass(frozen=True)
+class ErrorContext:
+    """What the error reports need: the two stores and how to present text."""
+
+    telemetry: TelemetryStore
+    signatures: SignatureStore
+    source_root: Path | None = None
+    repo_root: Path | None = None
+    redact_emails: bool = True
+
+    def redact(self, text: str | None, limit: int = MAX_TEXT) -> str:
+        return redact_secrets(text or "", redact_emails=self.redact_emails)[:limit]
+
+
+def _local_day(created_utc: str, ctx: ErrorContext) -> date:
+    return parse_timestamp(created_utc).astimezone(ctx.telemetry.tz).date()
+
+
+async def _states(ctx: ErrorContext, names: set[str]) -> dict[str, str]:
+    """Current lifecycle state of each signature (needs the last 8 days of daily counts)."""
+    now = ctx.telemetry.now()
+    recent = trailing_window(8, None, ctx.telemetry.tz, now)
+    rows = await asyncio.to_thread(ctx.signatures.window_rows, recent)
+    daily: dict[str, Counter[date]] = defaultdict(Counter)
+    for row in rows:
+        if row["signature"] in names:
+            daily[row["signature"]][_local_day(row["created_at"], ctx)] += 1
+    meta = await asyncio.to_thread(ctx.signatures.signatures, names)
+    today = now.astimezone(ctx.telemetry.tz).date()
+    return {
+        name: state_of(
+            dict(daily[name]),
+            parse_timestamp(m["first_seen"]),
+            parse_timestamp(m["last_seen"]),
+            today,
+            now,
+            parse_timestamp(m["resolved_at"]) if m["resolved_at"] else None,
+        )
+        for name, m in meta.items()
+    }
+
+
+async def _window_totals(ctx: ErrorContext, window: Window, agent: str | None) -> tuple[int, int, list[str]]:
+    params: dict[str, Any] = window.sql_params()
+    async with ctx.telemetry.connect() as reader:
+        if agent is not None and not reader.has("agent"):
+            raise ToolInputError("this telemetry database has no `agent` column: call again without agent")
+        agent_sql = " AND agent = :agent" if agent is not None else ""
+        params["agent"] = agent
+        rows = await reader.fetchall(
+            f"SELECT COUNT(*) AS total, SUM(status IN ({_FAILED_SQL})) AS failed FROM tasks "
+            f"WHERE {range_predicate()}{agent_sql}",
+            params,
+        )
+        unavailable = reader.unavailable(["agent", "error_type", "traceback"])
+    return int(rows[0]["total"] or 0), int(rows[0]["failed"] or 0), unavailable
+
+
+async def _messages(ctx: ErrorContext, task_ids: list[Any], with_traceback: bool = False) -> dict[Any, Any]:
+    if not task_ids:
+        return {}
+    marks = ",".join("?" for _ in task_ids)
+    async with ctx.telemetry.connect() as reader:
+        traceback = reader.column_or_null("traceback")
+        rows = await reader.fetchall(
+            f"SELECT id, error, {traceback if with_traceback else 'NULL AS traceback'} FROM tasks "
+            f"WHERE id IN ({marks})",
+            task_ids,
+        )
+    return {r["id"]: r for r in rows}
+
+
+async def top_errors(
+    ctx: ErrorContext,
+    days: int = 7,
+    until: str | None = None,
+    limit: int = 10,
+    agent: str | None = None,
+    states: list[str] | None = None,
+    samples: int = 3,
+    progress: Progress | None = None,
+) -> TopErrors:
+    unknown = sorted(set(states or []) - set(STATES))
+    if unknown:
+        raise ToolInputError(f"unknown state(s) {', '.join(unknown)}: use any of {', '.join(STATES)}")
+    await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress)
+    window = trailing_window(days, until, ctx.telemetry.tz, ctx.telemetry.now())
+    total, failed, unavailable = await _window_totals(ctx, window, agent)
+    rows = await asyncio.to_thread(ctx.signatures.window_rows, window)
+    by_sig: dict[str, list[Any]] = defaultdict(list)
+    for row in rows:
+        if agent is None or row["agent"] == agent:
+            by_sig[row["signature"]].append(row)
+    current = await _states(ctx, set(by_sig))
+    wanted = [s for s in by_sig if not states or current.get(s) in states]
+    ranked = sorted(wanted, key=lambda s: (-len(by_sig[s]), s))
+    shown = ranked[:limit]
+    meta = await asyncio.to_thread(ctx.signatures.signatures, shown)
+    newest = {s: sorted(by_sig[s], key=lambda r: r["created_at"], reverse=True)[:samples] for s in shown}
+    messages = await _messages(ctx, [r["task_id"] for s in shown for r in newest[s][:1]])
+    groups = []
+    for sig in shown:
+        occurrences = by_sig[sig]
+        per_day = Counter(_local_day(r["created_at"], ctx) for r in occurrences)
+        example = messages.get(newest[sig][0]["task_id"])
+        m = meta[sig]
+        groups.append(
+            ErrorGroup(
+                signature=sig,
+                title=ctx.redact(m["title"], 200),
+                error_type=m["error_type"],
+                template=ctx.redact(m["template"]),
+                example=ctx.redact(example["error"] if example else ""),
+                count=len(occurrences),
+                tasks_affected=len({r["task_id"] for r in occurrences}),
+                rate_per_1000=round(1000 * len(occurrences) / total, 2) if total else 0.0,
+                agents=sorted({r["agent"] for r in occurrences if r["agent"]}),
+                first_seen=m["first_seen"],
+                last_seen=m["last_seen"],
+                state=current.get(sig, "ongoing"),
+                trend=[DayCount(day=d.isoformat(), count=per_day.get(d, 0)) for d in window.days],
+                sample_task_ids=[r["task_id"] for r in newest[sig]],
+            )
+        )
+    return TopErrors(
+        window_start=utc_text(window.start),
+        window_end=utc_text(window.end),
+        total_tasks=total,
+        failed_tasks=failed,
+        groups=groups,
+        has_more=len(ranked) > limit,
+        unavailable_fields=unavailable,
+    )
+
+
+def _root(ctx: ErrorContext) -> str | None:
+    return str(ctx.source_root) if ctx.source_root else None
+
+
+async def error_cluster(
+    ctx: ErrorContext,
+    signature: str,
+    samples: int = 3,
+    days: int = 14,
+    progress: Progress | None = None,
+) -> ErrorCluster:
+    await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress)
+    meta = (await asyncio.to_thread(ctx.signatures.signatures, [signature])).get(signature)
+    if meta is None:
+        raise NotFoundError(
+            f"no error signature {signature!r} is known: take a `signature` from top_errors "
+            "(12 hex characters), or widen its window to find older problems"
+        )
+    task_ids = await asyncio.to_thread(ctx.signatures.task_ids, signature, 200)
+    evidence = await _messages(ctx, task_ids, with_traceback=True)
+    variants = Counter(ctx.redact(evidence[t]["error"]) for t in task_ids if t in evidence)
+    representative = next((evidence[t] for t in task_ids if t in evidence and evidence[t]["traceback"]), None)
+    newest = evidence.get(task_ids[0]) if task_ids else None
+    parsed = analyze_error(
+        (representative or newest or {"error": ""})["error"] or "",
+        representative["traceback"] if representative else None,
+        meta["error_type"],
+        _root(ctx),
+    )
+    window = trailing_window(days, None, ctx.telemetry.tz, ctx.telemetry.now())
+    recent = await asyncio.to_thread(ctx.signatures.window_rows, window, signature)
+    per_day = Counter(_local_day(r["created_at"], ctx) for r in recent)
+    all_rows = await asyncio.to_thread(ctx.signatures.window_rows, _all_time(ctx), signature)
+    state = (await _states(ctx, {signature}))[signature]
+    _, _, unavailable = await _window_totals(ctx, window, None)
+    return ErrorCluster(
+        signature=signature,
+        title=ctx.redact(meta["title"], 200),
+        error_type=meta["error_type"],
+        template=ctx.redact(meta["template"]),
+        state=state,
+        first_seen=meta["first_seen"],
+        last_seen=meta["last_seen"],
+        occurrences=int(meta["occurrences"]),
+        agents=sorted({r["agent"] for r in all_rows if r["agent"]}),
+        per_day=[DayCount(day=d.isoformat(), count=per_day.get(d, 0)) for d in window.days],
+        chain=list(parsed.chain),
+        traceback=ctx.redact(representative["traceback"], MAX_TRACEBACK) if representative else None,
+        in_app_frames=[_frame_context(f, ctx) for f in parsed.in_app_frames][-10:],
+        variants=[Variant(message=m, count=n) for m, n in variants.most_common(samples + 2)],
+        sample_task_ids=task_ids[:samples],
+        related=await _related(ctx, signature, meta),
+        unavailable_fields=unavailable,
+    )
+
+
+def _all_time(ctx: ErrorContext) -> Window:
+    now = ctx.telemetry.now()
+    start = datetime(1970, 1, 2, tzinfo=now.tzinfo)
+    return Window(start, now + timedelta(days=1), start.date(), now.date())
+
+
+def _frame_context(frame: Any, ctx: ErrorContext) -> FrameContext:
+    root = ctx.repo_root.resolve() if ctx.repo_root else None
+    found = locate(frame.file, root) if root else None
+    return FrameContext(
+        file=frame.file,
+        line=frame.line,
+        function=frame.function,
+        code=frame.code,
+        repo_path=str(found.relative_to(root)) if found and root else None,
+        source=read_context(found, frame.line) if found else [],
+    )
+
+
+def _words(template: str) -> set[str]:
+    return {w for w in template.lower().replace("<", " ").replace(">", " ").split() if len(w) > 2}
+
+
+async def _related(ctx: ErrorContext, signature: str, meta: Any, limit: int = 5) -> list[RelatedSignature]:
+    """Signatures that share the exception type or most of the message's words."""
+    mine = _words(meta["template"])
+    related = []
+    for other in await asyncio.to_thread(ctx.signatures.all_signatures):
+        if other["signature"] == signature:
+            continue
+        theirs = _words(other["template"])
+        overlap = len(mine & theirs) / max(1, len(mine | theirs))
+        if overlap >= 0.5:
+            reason = f"similar message ({overlap:.0%} of words shared)"
+        elif meta["error_type"] and other["error_type"] == meta["error_type"]:
+            reason = f"same exception type {meta['error_type']}"
+        else:
+            continue
+        related.append(
+            (
+                overlap,
+                RelatedSignature(
+                    signature=other["signature"],
+                    title=ctx.redact(other["title"], 200),
+                    reason=reason,
+                    occurrences=int(other["occurrences"]),
+                ),
+            )
+        )
+    related.sort(key=lambda pair: (-pair[0], -pair[1].occurrences))
+    return [r for _, r in related[:limit]]
