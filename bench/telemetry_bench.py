@@ -20,6 +20,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from self_improver.tools.errors import reports
+from self_improver.tools.errors.signature_store import SignatureStore
 from self_improver.tools.telemetry import queries
 from self_improver.tools.telemetry.schema import open_writable
 from self_improver.tools.telemetry.store import TelemetryStore
@@ -90,13 +92,20 @@ def timed(fn, repeat: int) -> float:
 
 def measure(path: Path, repeat: int) -> dict[str, float]:
     store = TelemetryStore(path, "UTC", ANCHOR)
+    signatures = path.with_suffix(".signatures.db")
+    signatures.unlink(missing_ok=True)
+    errors = reports.ErrorContext(store, SignatureStore(signatures))
     raw = sqlite3.connect(path)
     now = {"now": ANCHOR.strftime("%Y-%m-%d %H:%M:%S")}
+    started = time.perf_counter()
+    asyncio.run(reports.top_errors(errors, days=7))  # first run: clusters the last 90 days once
+    first_run = (time.perf_counter() - started) * 1000
     results = {
         "summary_ours": timed(lambda: asyncio.run(queries.telemetry_summary(store, "yesterday")), repeat),
         "summary_seed": timed(lambda: raw.execute(SEED_DAILY, now).fetchall(), repeat),
-        "top_ours": timed(lambda: asyncio.run(queries.top_errors(store, days=7)), repeat),
+        "top_ours": timed(lambda: asyncio.run(reports.top_errors(errors, days=7)), repeat),
         "top_seed": timed(lambda: raw.execute(SEED_ERRORS, now).fetchall(), repeat),
+        "top_first_run": first_run,
     }
     ours = asyncio.run(queries.telemetry_summary(store, "yesterday"))
     seed = dict(raw.execute(SEED_DAILY, now).fetchall())
@@ -119,6 +128,7 @@ def main() -> None:
         print(
             f"{n:>12,} | {r['summary_ours']:>10.1f}ms {r['summary_seed']:>8.1f}ms {r['summary_seed'] / r['summary_ours']:>6.1f}x"
             f" | {r['top_ours']:>13.1f}ms {r['top_seed']:>8.1f}ms {r['top_seed'] / r['top_ours']:>6.1f}x"
+            f" | first top_errors (clusters 90 days once) {r['top_first_run']:.0f}ms"
         )
     if len(sizes) >= 2:
         small, big = table[sizes[0]], table[sizes[-1]]

@@ -9,6 +9,7 @@ from mcp.server.mcpserver import MCPServer
 
 from .config import Settings
 from .context import lifespan_for
+from .prompts import register_prompts
 from .registry import Toolset
 from .toolsets import errors, memory, telemetry
 
@@ -53,4 +54,5 @@ def build_server(settings: Settings) -> MCPServer:
             )
     if any(ts is memory.toolset for ts in selected_toolsets(settings)):
         memory.register_resources(server)
+    register_prompts(server)
     return server

@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", parents=[common], help="import tasks from a JSON Lines file")
     ingest.add_argument("file", type=Path)
 
+    # These two hand their own arguments (and --help) to the feature's command line.
+    sub.add_parser(
+        "cluster", add_help=False, help="print one error signature per message: FILE | - [--jsonl]"
+    )
+    sub.add_parser(
+        "memory", add_help=False, parents=[common], help="memory maintenance: download-model | reindex"
+    )
+
     config = sub.add_parser("config", help="inspect configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     config_sub.add_parser("show", parents=[common], help="print the effective settings, secrets masked")
@@ -76,8 +84,15 @@ def configure_logging(level: str) -> None:
     )
 
 
+PASSTHROUGH = {"cluster", "memory"}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command not in PASSTHROUGH:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.args = extra
     try:
         settings = settings_from(args)
     except ValueError as exc:
@@ -142,7 +157,26 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings)
 
 
-COMMANDS: dict[str, Any] = {"serve": cmd_serve, "config": cmd_config, "ingest": cmd_ingest, "demo": cmd_demo}
+def cmd_cluster(args: argparse.Namespace, settings: Settings) -> int:
+    from ..tools.errors.cli import run_cluster_cli
+
+    return run_cluster_cli(list(args.args))
+
+
+def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
+    from ..tools.memory.cli import run_memory_cli
+
+    return run_memory_cli(list(args.args), settings)
+
+
+COMMANDS: dict[str, Any] = {
+    "serve": cmd_serve,
+    "config": cmd_config,
+    "ingest": cmd_ingest,
+    "demo": cmd_demo,
+    "cluster": cmd_cluster,
+    "memory": cmd_memory,
+}
 
 
 if __name__ == "__main__":

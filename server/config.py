@@ -13,8 +13,10 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+from ..tools.code.repo_config import RepoConfig
 
 
 def default_data_dir() -> Path:
@@ -52,6 +54,22 @@ class Settings(BaseSettings):
         "offline", description="Memory embedding; minilm needs its model."
     )
 
+    repos: list[RepoConfig] = Field(default_factory=list, description="[[repos]] tables of the TOML config.")
+    github_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("SELF_IMPROVER_GITHUB_TOKEN", "GITHUB_TOKEN", "github_token"),
+        description="GitHub token; only from GITHUB_TOKEN / SELF_IMPROVER_GITHUB_TOKEN (or the config file).",
+    )
+    github_base_url: str = Field(
+        "https://api.github.com", description="GitHub (Enterprise) REST API base URL."
+    )
+    pr_provider: Literal["auto", "github", "local"] = Field(
+        "auto", description="Where pull requests go; auto = github when a token is set, else local."
+    )
+    max_prs_per_run: int = Field(3, ge=0, le=50, description="Most pull requests one nightly run may open.")
+    max_open_prs: int = Field(10, ge=0, le=200, description="Most open self-improver pull requests at once.")
+    check_timeout_seconds: float = Field(600, gt=0, le=7200, description="Time limit of run_checks.")
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -82,6 +100,8 @@ class Settings(BaseSettings):
                 shown[name] = "********" if value.get_secret_value() else ""
             elif isinstance(value, Path | datetime):
                 shown[name] = str(value)
+            elif isinstance(value, list):
+                shown[name] = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
             else:
                 shown[name] = value
         shown["telemetry_path"] = str(self.telemetry_path)

@@ -1,0 +1,1 @@
+"""Repositories the server may change: configuration, safe paths, fix worktrees, patches and checks."""
