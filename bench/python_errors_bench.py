@@ -9,7 +9,6 @@ real `traceback.format_exc()` text. Run: `python bench/python_errors_bench.py`.
 from __future__ import annotations
 
 import argparse
-import asyncio  # noqa: F401  (used by the generated module through its own import)
 import importlib.util
 import random
 import sys
@@ -122,7 +121,9 @@ def _causes(app: ModuleType, workdir: Path, rng: random.Random, variant: int) ->
     number = rng.randint(1, 10**6)
     db_path = workdir / f"db_{variant}.sqlite"
     return {
-        "json_bad_document": lambda: app.parse_payload(rng.choice(["{bad", '{"a": 1,', "[1, 2", "", "{'k': 1}"])),
+        "json_bad_document": lambda: app.parse_payload(
+            rng.choice(["{bad", '{"a": 1,', "[1, 2", "", "{'k': 1}"])
+        ),
         "sqlite_missing_table": lambda: app.query_missing_table(str(db_path), f"table_{word}_{number}"),
         "sqlite_unique_violation": lambda: app.insert_duplicate(str(db_path), f"{word}{number}@example.com"),
         "socket_connection_refused": lambda: app.connect_closed_port(_free_port()),
@@ -139,7 +140,7 @@ def _causes(app: ModuleType, workdir: Path, rng: random.Random, variant: int) ->
 
 def _load_variant(root: Path, variant: int, rng: random.Random) -> ModuleType:
     pad = "".join(rng.choice(["\n", "    # shifted\n", "    pass\n"]) for _ in range(rng.randint(0, 6)))
-    header = "\n" * rng.randint(0, 30) + "# generated module, variant %d\n" % variant
+    header = "\n" * rng.randint(0, 30) + f"# generated module, variant {variant}\n"
     package = root / "app"
     package.mkdir(parents=True, exist_ok=True)
     path = package / "handlers.py"
@@ -193,19 +194,25 @@ def run(variants: int) -> bool:
         "analyze_error(traceback, source_root)": [
             analyze_error("", text, source_root=root).signature for _, text, root in samples
         ],
-        "analyze_error(traceback) no source root": [analyze_error("", text).signature for _, text, _ in samples],
+        "analyze_error(traceback) no source root": [
+            analyze_error("", text).signature for _, text, _ in samples
+        ],
         "cluster_messages(traceback texts)": cluster_messages([text for _, text, _ in samples]),
         "cluster_messages(log line + traceback)": cluster_messages(
             [f"2026-02-15 10:00:{i % 60:02d} ERROR worker: {text}" for i, (_, text, _) in enumerate(samples)]
         ),
     }
-    print(f"Python errors: {len(samples)} real tracebacks, {causes} causes x {variants} variants "
-          f"(generated in {generated:.1f}s)")
+    print(
+        f"Python errors: {len(samples)} real tracebacks, {causes} causes x {variants} variants "
+        f"(generated in {generated:.1f}s)"
+    )
     ok = True
     for name, signatures in ways.items():
         stable, merged, details = evaluate(labels, signatures)
-        print(f"  {name:<42} stable causes {stable}/{causes}, merged causes {merged}, "
-              f"distinct signatures {len(set(signatures))}")
+        print(
+            f"  {name:<42} stable causes {stable}/{causes}, merged causes {merged}, "
+            f"distinct signatures {len(set(signatures))}"
+        )
         for line in details:
             print(line)
         ok = ok and stable == causes and merged == 0

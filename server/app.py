@@ -11,12 +11,22 @@ from .config import Settings
 from .context import lifespan_for
 from .prompts import register_prompts
 from .registry import Toolset
-from .toolsets import errors, memory, telemetry
+from .toolsets import code, errors, github, insights, memory, telemetry
 
 log = logging.getLogger("self_improver")
 
 SERVER_NAME = "self-improver"
-ALL_TOOLSETS: dict[str, Toolset] = {ts.name: ts for ts in (telemetry.toolset, errors.toolset, memory.toolset)}
+ALL_TOOLSETS: dict[str, Toolset] = {
+    ts.name: ts
+    for ts in (
+        telemetry.toolset,
+        errors.toolset,
+        memory.toolset,
+        insights.toolset,
+        github.toolset,
+        code.toolset,
+    )
+}
 
 
 def instructions() -> str:

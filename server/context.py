@@ -14,9 +14,11 @@ from typing import Any
 
 from mcp.server.mcpserver import Context
 
+from ..tools.code.repos import RepoRegistry
 from ..tools.errors.reports import ErrorContext
 from ..tools.errors.signature_store import SignatureStore
 from ..tools.memory.store import MemoryStore, open_store
+from ..tools.pulls.service import PullRequestService
 from ..tools.telemetry.store import TelemetryStore
 from .config import Settings
 
@@ -27,6 +29,8 @@ class AppResources:
     telemetry: TelemetryStore
     _memory: MemoryStore | None = field(default=None, repr=False)
     _signatures: SignatureStore | None = field(default=None, repr=False)
+    _repos: RepoRegistry | None = field(default=None, repr=False)
+    _pulls: PullRequestService | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppResources:
@@ -49,10 +53,26 @@ class AppResources:
         s = self.settings
         return ErrorContext(self.telemetry, self._signatures, s.source_root, s.repo_root, s.redact_emails)
 
+    @property
+    def pulls(self) -> PullRequestService:
+        """Pull requests (GitHub or local), created on first use; its life is one run for max_prs_per_run."""
+        if self._pulls is None:
+            self._pulls = PullRequestService(self.settings, lambda: self.memory, lambda: self.errors)
+        return self._pulls
+
+    @property
+    def repos(self) -> RepoRegistry:
+        """The configured repositories by name; fix worktrees live in data_dir/worktrees."""
+        if self._repos is None:
+            self._repos = RepoRegistry(self.settings.repos, self.settings.data_dir / "worktrees")
+        return self._repos
+
     async def close(self) -> None:
         """Release what the resources hold open (telemetry opens per call; memory holds a chroma client)."""
         if self._memory is not None:
             self._memory.close()
+        if self._pulls is not None:
+            self._pulls.close()
 
 
 def lifespan_for(settings: Settings) -> Any:

@@ -16,22 +16,50 @@ from ..registry import READ_ONLY, WRITE_IDEMPOTENT, Toolset
 
 toolset = Toolset("memory", "Findings of every night with their evidence: remember, recall, update, history.")
 
-Metadata = Annotated[dict[str, Any], Field(description=(
-    "Scalar values only (string, number, boolean, null). Known keys: error_type, signature (from top_errors), "
-    "occurrences (int), pr_number (int), pr_status ('open', 'merged', 'closed', ...), repo; extra keys are kept."))]
-Signature = Annotated[str, Field(min_length=1, max_length=500, description="Error signature from top_errors.")]
+Metadata = Annotated[
+    dict[str, Any],
+    Field(
+        description=(
+            "Scalar values only (string, number, boolean, null). Known keys: error_type, signature (from top_errors), "
+            "occurrences (int), pr_number (int), pr_status ('open', 'merged', 'closed', ...), repo; extra keys are kept."
+        )
+    ),
+]
+Signature = Annotated[
+    str, Field(min_length=1, max_length=500, description="Error signature from top_errors.")
+]
 
 
 @toolset.tool(title="Remember a finding", annotations=WRITE_IDEMPOTENT)
 async def remember_finding(
     ctx: Context,
-    content: Annotated[str, Field(min_length=1, max_length=20_000, description=(
-        "What was found, what was tried and the evidence (error text, counts, PR), in plain words."))],
-    confidence: Annotated[float, Field(ge=0, le=1, description="How sure you are, 0 (guess) to 1 (certain).")],
+    content: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=20_000,
+            description=(
+                "What was found, what was tried and the evidence (error text, counts, PR), in plain words."
+            ),
+        ),
+    ],
+    confidence: Annotated[
+        float, Field(ge=0, le=1, description="How sure you are, 0 (guess) to 1 (certain).")
+    ],
     metadata: Metadata,
-    source: Annotated[str, Field(min_length=1, max_length=200, description="Who records it.")] = "self-improver",
-    timestamp: Annotated[str | None, Field(None, max_length=40, description=(
-        "When it was found (ISO 8601, UTC if no offset); default now. A retried run passes the original time."))] = None,
+    source: Annotated[
+        str, Field(min_length=1, max_length=200, description="Who records it.")
+    ] = "self-improver",
+    timestamp: Annotated[
+        str | None,
+        Field(
+            None,
+            max_length=40,
+            description=(
+                "When it was found (ISO 8601, UTC if no offset); default now. A retried run passes the original time."
+            ),
+        ),
+    ] = None,
 ) -> RememberResult:
     """Store one finding of tonight's run with its evidence, so later nights can recall it.
 
@@ -52,16 +80,36 @@ async def remember_finding(
 @toolset.tool(title="Recall past findings", annotations=READ_ONLY)
 async def recall_findings(
     ctx: Context,
-    query: Annotated[str | None, Field(None, max_length=5_000, description=(
-        "An error message or a description of the problem; ids and numbers in it do not matter."))] = None,
-    signature: Annotated[str | None, Field(None, max_length=500, description=(
-        "Error signature from top_errors: its findings come first."))] = None,
-    where: Annotated[dict[str, Any] | None, Field(None, description=(
-        "Metadata filter: {key: value} for equality or {key: {op: value}} with $eq, $ne, $gt, $gte, $lt, $lte, "
-        "$in, $nin; several keys are AND-ed. 'confidence' and 'source' can be filtered too."))] = None,
+    query: Annotated[
+        str | None,
+        Field(
+            None,
+            max_length=5_000,
+            description=(
+                "An error message or a description of the problem; ids and numbers in it do not matter."
+            ),
+        ),
+    ] = None,
+    signature: Annotated[
+        str | None,
+        Field(
+            None, max_length=500, description=("Error signature from top_errors: its findings come first.")
+        ),
+    ] = None,
+    where: Annotated[
+        dict[str, Any] | None,
+        Field(
+            None,
+            description=(
+                "Metadata filter: {key: value} for equality or {key: {op: value}} with $eq, $ne, $gt, $gte, $lt, $lte, "
+                "$in, $nin; several keys are AND-ed. 'confidence' and 'source' can be filtered too."
+            ),
+        ),
+    ] = None,
     top_k: Annotated[int, Field(ge=1, le=50, description="Most findings to return.")] = 5,
-    since: Annotated[str | None, Field(None, max_length=40, description=(
-        "Only findings at or after this ISO date/time."))] = None,
+    since: Annotated[
+        str | None, Field(None, max_length=40, description=("Only findings at or after this ISO date/time."))
+    ] = None,
 ) -> RecallResult:
     """Ask memory "have we seen this, what did we try, did it work?" before working on a problem.
 
@@ -82,11 +130,23 @@ async def recall_findings(
 @toolset.tool(title="Update a finding", annotations=WRITE_IDEMPOTENT)
 async def update_finding(
     ctx: Context,
-    id: Annotated[str, Field(min_length=1, max_length=100, description="Finding id from remember or recall.")],
-    metadata: Annotated[dict[str, Any], Field(description=(
-        "Keys to change (merged into the existing metadata), scalar values; null clears a key."))],
-    confidence: Annotated[float | None, Field(None, ge=0, le=1, description="New confidence, if it changed.")] = None,
-    actor: Annotated[str, Field(min_length=1, max_length=200, description="Who makes the change.")] = "self-improver",
+    id: Annotated[
+        str, Field(min_length=1, max_length=100, description="Finding id from remember or recall.")
+    ],
+    metadata: Annotated[
+        dict[str, Any],
+        Field(
+            description=(
+                "Keys to change (merged into the existing metadata), scalar values; null clears a key."
+            )
+        ),
+    ],
+    confidence: Annotated[
+        float | None, Field(None, ge=0, le=1, description="New confidence, if it changed.")
+    ] = None,
+    actor: Annotated[
+        str, Field(min_length=1, max_length=200, description="Who makes the change.")
+    ] = "self-improver",
 ) -> Finding:
     """Record what happened to a finding later: PR opened, merged or closed, a verdict, new counts.
 
@@ -95,7 +155,9 @@ async def update_finding(
     records nothing. Returns the updated finding.
     Example: update_finding(id="fnd_...", metadata={"pr_status": "merged", "verdict": "fixed"}).
     """
-    return await service.update_finding(resources(ctx).memory, id, metadata, confidence=confidence, actor=actor)
+    return await service.update_finding(
+        resources(ctx).memory, id, metadata, confidence=confidence, actor=actor
+    )
 
 
 @toolset.tool(title="History of a signature", annotations=READ_ONLY)
@@ -103,7 +165,9 @@ async def finding_history(
     ctx: Context,
     signature: Signature,
     limit: Annotated[int, Field(ge=1, le=200, description="Events per page.")] = 50,
-    cursor: Annotated[str | None, Field(None, max_length=500, description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[
+        str | None, Field(None, max_length=500, description="next_cursor of the previous page.")
+    ] = None,
 ) -> FindingHistory:
     """Everything memory holds about one signature, oldest first: each night's finding and every change.
 
@@ -119,9 +183,12 @@ def register_resources(server: MCPServer) -> None:
     """Expose each finding as `memory://findings/{finding_id}` (JSON), for hosts that attach resources."""
 
     @server.resource(
-        "memory://findings/{finding_id}", name="finding", title="A remembered finding",
+        "memory://findings/{finding_id}",
+        name="finding",
+        title="A remembered finding",
         description="One finding of the memory toolset as JSON (id, content, source, confidence, timestamp, "
-        "metadata).", mime_type="application/json",
+        "metadata).",
+        mime_type="application/json",
     )
     async def finding_resource(finding_id: str, ctx: Context) -> str:
         try:

@@ -28,8 +28,9 @@ def analyze_error(
     """Signature, title and template of an error.
 
     `message` may be the bare message, `Type: message`, a log line, or a log record with the traceback
-    embedded; `traceback` is the `traceback.format_exc()` text when stored separately; `error_type`
-    overrides the type found in the text; `source_root` decides which frames are the application's.
+    embedded; `traceback` is the `traceback.format_exc()` text when stored separately; `error_type` is the
+    type when stored separately (a traceback's own exception line takes precedence); `source_root`
+    decides which frames are the application's.
     """
     message = (message or "")[:MAX_MESSAGE_CHARS]
     chain: tuple[ExceptionRecord, ...] = ()
@@ -56,29 +57,34 @@ def split_error_type(message: str, error_type: str | None) -> tuple[str | None, 
     return error_type, body
 
 
-def message_title(error_type: str | None, body: str) -> str:
-    """Title of a log-style error; without a known type, a type named inside the line is used."""
+def describe_message(error_type: str | None, body: str) -> tuple[str | None, str]:
+    """(type, title) of a log-style error; without a known type, a type named inside the line is used
+    (`... ERROR worker: TimeoutError: IMAP timeout` -> `TimeoutError`, `TimeoutError: IMAP timeout`)."""
     if error_type:
-        return make_title(error_type, body)
-    return make_title(*find_type(body))
+        return error_type, make_title(error_type, body)
+    found_type, rest = find_type(body)
+    return found_type, make_title(found_type, rest)
 
 
 def analyze_message(message: str, error_type: str | None = None) -> ErrorSignature:
     """Signature of an error known only by its text: type + parameterised template."""
     error_type, body = split_error_type((message or "")[:MAX_MESSAGE_CHARS], error_type)
     fingerprint = message_fingerprint(error_type, " ".join(mask_tokens(body)))
+    shown_type, title = describe_message(error_type, body)
     return ErrorSignature(
         signature=signature_of(fingerprint),
-        title=message_title(error_type, body),
-        error_type=error_type,
+        title=title,
+        error_type=shown_type,
         template=parameterize(body),
-        chain=(error_type,) if error_type else (),
+        chain=(shown_type,) if shown_type else (),
         kind="message",
         fingerprint=fingerprint,
     )
 
 
-def _from_traceback(chain: tuple[ExceptionRecord, ...], message: str, error_type: str | None) -> ErrorSignature:
+def _from_traceback(
+    chain: tuple[ExceptionRecord, ...], message: str, error_type: str | None
+) -> ErrorSignature:
     final = chain[-1]
     if final.type is None:
         # Truncated traceback: the type and message can only come from the other fields.

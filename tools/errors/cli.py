@@ -113,13 +113,13 @@ def _record(value: Any) -> tuple[str, str | None, str | None]:
 def _print_summary(signatures: list[ErrorSignature], top: int) -> None:
     counts = Counter(s.signature for s in signatures)
     titles: dict[str, str] = {}
-    for signature in signatures:
-        titles.setdefault(signature.signature, signature.title)
+    for analysed in signatures:
+        titles.setdefault(analysed.signature, analysed.title)
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     width = max([len(str(n)) for _, n in ranked[:top]] + [5])
     lines = [f"{'signature':<12}  {'count':>{width}}  title"]
-    for signature, count in ranked[: max(top, 0)]:
-        lines.append(f"{signature}  {count:>{width}}  {redact_secrets(titles[signature])}")
+    for signature_id, count in ranked[: max(top, 0)]:
+        lines.append(f"{signature_id}  {count:>{width}}  {redact_secrets(titles[signature_id])}")
     if len(ranked) > top:
         lines.append(f"... {len(ranked) - top} more groups")
     lines.append(f"{len(signatures)} messages, {len(ranked)} groups")

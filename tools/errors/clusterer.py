@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .analyze import analyze_error, message_title, split_error_type
+from .analyze import analyze_error, describe_message, split_error_type
 from .exception_names import short_name
 from .fingerprint import message_fingerprint, signature_of
 from .models import ErrorSignature
@@ -27,8 +27,9 @@ _MAX_REMEMBERED_MESSAGES = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
-class _Pending:
-    """A log-style message placed in the miner; its signature is read from the cluster when resolved."""
+class PendingMessage:
+    """A log-style message placed in the miner: its signature is read from its cluster when resolved,
+    so it reflects templates generalised after it arrived."""
 
     tokens: tuple[str, ...]
     group: str
@@ -38,9 +39,10 @@ class _Pending:
 class SignatureClusterer:
     """Stateful grouping of errors, fed one at a time.
 
-    `add` returns the signature as known now; a template generalised by later messages changes the
-    signature of log-style messages added before it. `resolve_all` (used by `cluster_messages`) gives every
-    message the final signature of its group.
+    `add` returns the signature as known now: a template generalised by later messages changes the
+    signature of log-style messages added before it (traceback-bearing errors never change). For final
+    signatures of a batch, `place` every error, `consolidate`, then `resolve_all` (what `cluster_errors`
+    does).
     """
 
     def __init__(
@@ -50,15 +52,19 @@ class SignatureClusterer:
         min_anchor_words: int = DEFAULT_MIN_ANCHOR_WORDS,
     ) -> None:
         self.source_root = source_root
-        self._miner = TemplateMiner(min_distinct_values=min_distinct_values, min_anchor_words=min_anchor_words)
-        self._resolved: dict[int, ErrorSignature] = {}
+        self._miner = TemplateMiner(
+            min_distinct_values=min_distinct_values, min_anchor_words=min_anchor_words
+        )
+        self._resolved: dict[tuple[int, tuple[str, ...]], ErrorSignature] = {}
 
-    def add(self, message: str, traceback: str | None = None, error_type: str | None = None) -> ErrorSignature:
+    def add(
+        self, message: str, traceback: str | None = None, error_type: str | None = None
+    ) -> ErrorSignature:
         return self._resolve(self.place(message, traceback, error_type))
 
     def place(
         self, message: str, traceback: str | None = None, error_type: str | None = None
-    ) -> ErrorSignature | _Pending:
+    ) -> ErrorSignature | PendingMessage:
         """Add an error; returns a finished signature (tracebacks) or a handle to resolve later."""
         message = (message or "")[:MAX_MESSAGE_CHARS]
         if (traceback and has_traceback(traceback)) or has_traceback(message):
@@ -69,12 +75,18 @@ class SignatureClusterer:
         tokens = mask_tokens(body)
         group = short_name(error_type) or ""
         self._miner.add(tokens, group, body)
-        return _Pending(tokens, group, error_type)
+        return PendingMessage(tokens, group, error_type)
 
-    def resolve_all(self, placements: list[ErrorSignature | _Pending]) -> list[ErrorSignature]:
+    def consolidate(self) -> None:
+        """Regroup earlier log-style messages under templates generalised since (see TemplateMiner)."""
+        self._miner.consolidate()
+        self._resolved.clear()
+
+    def resolve_all(self, placements: list[ErrorSignature | PendingMessage]) -> list[ErrorSignature]:
+        """Final signatures of placed errors (after `consolidate`)."""
         return [self._resolve(p) for p in placements]
 
-    def signature_ids(self, placements: list[ErrorSignature | _Pending]) -> list[str]:
+    def signature_ids(self, placements: list[ErrorSignature | PendingMessage]) -> list[str]:
         """Only the final signature ids: no titles or templates are built, which keeps batches fast."""
         ids: dict[int, str] = {}
         out: list[str] = []
@@ -91,27 +103,28 @@ class SignatureClusterer:
             out.append(signature)
         return out
 
-    def _resolve(self, placement: ErrorSignature | _Pending) -> ErrorSignature:
+    def _resolve(self, placement: ErrorSignature | PendingMessage) -> ErrorSignature:
         if isinstance(placement, ErrorSignature):
             return placement
         cluster = self._miner.cluster_of(placement.tokens, placement.group)
         assert cluster is not None, "placed shapes are always in the miner"
-        cached = self._resolved.get(id(cluster))
+        key = (id(cluster), cluster.template)
+        cached = self._resolved.get(key)
         if cached is None:
-            cached = self._resolved[id(cluster)] = _cluster_signature(cluster, placement.error_type)
+            cached = self._resolved[key] = _cluster_signature(cluster, placement.error_type)
         return cached
 
 
 def _cluster_signature(cluster: TemplateCluster, error_type: str | None) -> ErrorSignature:
     generalised = cluster.template != tuple(mask_tokens(cluster.example))
-    template = cluster.text if generalised else parameterize(cluster.example)
     fingerprint = message_fingerprint(error_type, cluster.text)
+    shown_type, title = describe_message(error_type, cluster.text if generalised else cluster.example)
     return ErrorSignature(
         signature=signature_of(fingerprint),
-        title=message_title(error_type, cluster.text if generalised else cluster.example),
-        error_type=error_type,
-        template=template,
-        chain=(error_type,) if error_type else (),
+        title=title,
+        error_type=shown_type,
+        template=cluster.text if generalised else parameterize(cluster.example),
+        chain=(shown_type,) if shown_type else (),
         kind="message",
         fingerprint=fingerprint,
     )
@@ -122,15 +135,18 @@ def cluster_errors(
 ) -> list[ErrorSignature]:
     """Final signature of each (message, traceback, error_type), in input order."""
     clusterer = SignatureClusterer(source_root=source_root)
-    placements = [clusterer.place(message, traceback, error_type) for message, traceback, error_type in errors]
+    placements = [
+        clusterer.place(message, traceback, error_type) for message, traceback, error_type in errors
+    ]
+    clusterer.consolidate()
     return clusterer.resolve_all(placements)
 
 
 def cluster_messages(messages: list[str]) -> list[str]:
     """One 12-hex signature per message, in order, without any database."""
     clusterer = SignatureClusterer()
-    seen: dict[str, ErrorSignature | _Pending] = {}
-    placements: list[ErrorSignature | _Pending] = []
+    seen: dict[str, ErrorSignature | PendingMessage] = {}
+    placements: list[ErrorSignature | PendingMessage] = []
     for message in messages:
         placement = seen.get(message)
         if placement is None:
@@ -138,4 +154,5 @@ def cluster_messages(messages: list[str]) -> list[str]:
             if len(seen) < _MAX_REMEMBERED_MESSAGES:
                 seen[message] = placement
         placements.append(placement)
+    clusterer.consolidate()
     return clusterer.signature_ids(placements)

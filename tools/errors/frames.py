@@ -1,7 +1,7 @@
 """Decide which frames are the application's own code, and name frames independently of the install path.
 
-With a source root, in-app means "under the root". Without one, in-app means "not a library": not under
-site-packages/dist-packages, not the standard library (`lib/python3.x/`), not a frozen module.
+In-app means "not a library" (not under site-packages/dist-packages, not the standard library
+`lib/python3.x/`, not a frozen module) and, when a source root is configured, under that root.
 """
 
 from __future__ import annotations
@@ -39,9 +39,10 @@ def is_library_path(path: str) -> bool:
 
 
 def is_in_app(path: str, root: str | None) -> bool:
-    if root is not None:
-        return _relative_to_root(path, root) is not None
-    return not is_library_path(path)
+    """Never a library (a virtualenv inside the root is not the app), and under the root when one is set."""
+    if is_library_path(path):
+        return False
+    return root is None or _relative_to_root(path, root) is not None
 
 
 def module_name(path: str, root: str | None) -> str:
@@ -53,17 +54,12 @@ def module_name(path: str, root: str | None) -> str:
     if path.startswith("<"):
         inner = path.strip("<>")
         return inner.removeprefix("frozen ")
-    relative = _relative_to_root(path, root)
     norm = path.replace("\\", "/")
+    library = list(_LIBRARY_DIR_RE.finditer(norm))
+    relative = norm[library[-1].end() :] if library else _relative_to_root(path, root)
     if relative is None:
-        library = list(_LIBRARY_DIR_RE.finditer(norm))
         stdlib = _STDLIB_RE.search(norm)
-        if library:
-            relative = norm[library[-1].end() :]
-        elif stdlib:
-            relative = norm[stdlib.end() :]
-        else:
-            relative = norm.rsplit("/", 1)[-1]
+        relative = norm[stdlib.end() :] if stdlib else norm.rsplit("/", 1)[-1]
     for suffix in _SOURCE_SUFFIXES:
         if relative.endswith(suffix):
             relative = relative[: -len(suffix)]

@@ -15,7 +15,6 @@ read. Token classifications are memoised in a bounded dict because most tokens o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 MAX_MESSAGE_CHARS = 64 * 1024
 WILDCARD = "<*>"
@@ -34,36 +33,47 @@ _VALUE_RE = re.compile(
     r"|(?P<hash>[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})"
     r"|(?P<duration>(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|m|min|mins|h|hr|hrs|d))+)"
     r"|(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:[KMGTP]i?B|B|b|bytes?|%)?)"
-    r"|(?P<path>(?:[A-Za-z]:)?(?:\.{1,2}|~)?[\\/][^\s\\/]*(?:[\\/][^\s\\/]*)*|[^\s/]+(?:/[^\s/]*){2,})"
+    r"|(?P<path>(?:[A-Za-z]:)?(?:\.{1,2}|~)?[\\/][^\s\\/]+(?:[\\/][^\s\\/]*)*|[^\s/]+(?:/[^\s/]*){2,})"
     r"|(?P<host>(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+"
-    r"(?:com|net|org|io|dev|edu|gov|local|internal|lan|cloud|app|ai|co|us|uk|de|fr|eu|info|biz)(?::\d{1,5})?)"
+    r"(?:com|net|org|edu|gov|io|local|internal|lan|cloud|us|uk|de|fr|eu|info|biz)(?::\d{1,5})?)"
 )
 _DIGIT_RE = re.compile(r"\d")
 # A token with a digit and none of `= : ' "`: always a value in the miner view, whatever its type.
 _PLAIN_VALUE_RE = re.compile(r"[^=:'\"\d]*\d[^=:'\"]*$")
 # A token that can only be a plain word: no digit and none of the characters values are built from.
-_NEEDS_CLASSIFYING = re.compile(r"[\d/\\@=:'\"]")
+_NEEDS_CLASSIFYING = re.compile(r"[\d/\\@=:'\".]")
+# A placeholder already in the text (a masked quoted string), possibly quoted or bracketed.
+_PLACEHOLDER_TOKEN_RE = re.compile(r"[\"'(\[]*<[a-z*]+>[\"')\],.:;]*")
 _LEADING_PUNCT = "([{<\"'`"
 _TRAILING_PUNCT = ")]}>,;:.!?\"'`"
 _VALUE_WORDS = frozenset({"true", "false", "True", "False", "TRUE", "FALSE", "null", "NULL", "None", "nil"})
 _IDENTIFIER_RE = re.compile(r"[A-Za-z_][\w.\-]*")
 # `key=value`: anything without a path or query separator before the `=` (`Surface(name=`, `id[0]=`, `=`).
 _ASSIGN_KEY_RE = re.compile(r"[^/\\?&:]*")
+# The same rule for a whole token, for the miner's fast path (`_classify` gives the same miner token).
+_ASSIGNMENT_RE = re.compile(r"([^/\\?&:=<]*=)[^=]")
 # `key:value` without a space: a plain name before the colon (not a host, a drive or a scheme).
 _COLON_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z_.\-]*")
 # Words that belong to the value before them: `2.3 KB`, `10:00:00 PDT`.
 _VALUE_SUFFIX_WORDS = frozenset(
-    {"B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB", "kB"}
-    | {"UTC", "GMT", "Z", "PDT", "PST", "EDT", "EST", "CDT", "CST", "MDT", "MST", "CET", "CEST", "BST", "IST", "JST"}
+    "B KB MB GB TB KiB MiB GiB TiB kB UTC GMT Z PDT PST EDT EST CDT CST MDT MST CET CEST BST IST JST".split()
 )
 # Calendar words are part of a date value in the miner view; the readable template keeps them.
 _CALENDAR_WORDS = frozenset(
     "Mon Tue Wed Thu Fri Sat Sun Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 )
-_TOKEN_RE = re.compile(r"[^\s,;]+")
+# Display tokens; `,123` stays attached (`10:00:01,123` from Python logging, `1,000,000`).
+# The word after these names a host even without dots or digits: `IMAP timeout on host mail`.
+_HOST_CONTEXT_WORDS = frozenset({"host", "hostname", "Host", "Hostname", "HOST"})
+_TOKEN_RE = re.compile(r"[^\s,;]+(?:,\d+(?![^\s,;]))*")
 _SPLIT_RE = re.compile(r"[\s,;]+|\.{3,}")
 
 _cache: dict[str, tuple[str, str]] = {}
+
+
+def clear_token_cache() -> None:
+    """Forget memoised token classifications (benchmarks use it to measure a cold start)."""
+    _cache.clear()
 
 
 def looks_like_value(text: str) -> bool:
@@ -82,13 +92,17 @@ def _placeholder(core: str) -> str | None:
     if match is not None:
         return match.lastgroup
     if core in _VALUE_WORDS:
-        return "bool" if core.lower() in ("true", "false") else "null"
+        return _value_word_kind(core)
     if _DIGIT_RE.search(core):
         return "*"
     slash = core.find("/")
     if slash > 0 and "." in core and core.find("/", slash + 1) < 0:
         return "path"  # a one-slash name with dots: `com.example.app/.MainActivity`, `pkg/mod.py`
     return None
+
+
+def _value_word_kind(word: str) -> str:
+    return "bool" if word.lower() in ("true", "false") else "null"
 
 
 def _strip_punctuation(token: str) -> tuple[str, str, str]:
@@ -125,15 +139,16 @@ def classify_token(token: str) -> tuple[str, str]:
 def _classify(token: str) -> tuple[str, str]:
     if _NEEDS_CLASSIFYING.search(token) is None:
         if token in _VALUE_WORDS:
-            return _typed(token, "bool" if token.lower() in ("true", "false") else "null")
+            return f"<{_value_word_kind(token)}>", WILDCARD
         if token in _CALENDAR_WORDS:
             return token, WILDCARD
         return token, token
+    if _PLACEHOLDER_TOKEN_RE.fullmatch(token):
+        return token, WILDCARD
     eq = token.find("=")
     if eq >= 0 and eq + 1 < len(token) and token[eq + 1] != "=" and _ASSIGN_KEY_RE.fullmatch(token, 0, eq):
         key = token[: eq + 1]
-        kind = _classify_value(token[eq + 1 :])
-        return f"{key}<{kind}>", f"{key}{WILDCARD}"
+        return f"{key}<{_classify_value(token[eq + 1 :])}>", f"{key}{WILDCARD}"
     prefix, core, suffix = _strip_punctuation(token)
     if not core:
         return token, token
@@ -149,16 +164,10 @@ def _classify(token: str) -> tuple[str, str]:
         if value_kind is not None:
             key = prefix + core[: colon + 1]
             return f"{key}<{value_kind}>{suffix}", f"{key}{WILDCARD}"
-    kind = _placeholder(core)
-    if kind is None:
-        if not quoted:
-            return token, token
-        kind = "str"
-    return f"{prefix}<{kind}>{suffix}", WILDCARD
-
-
-def _typed(token: str, kind: str) -> tuple[str, str]:
-    return f"<{kind}>", WILDCARD
+    placeholder = _placeholder(core) or ("str" if quoted else None)
+    if placeholder is None:
+        return token, token
+    return f"{prefix}<{placeholder}>{suffix}", WILDCARD
 
 
 def mask_tokens(message: str) -> tuple[str, ...]:
@@ -170,8 +179,10 @@ def mask_tokens(message: str) -> tuple[str, ...]:
     append = out.append
     cache = _cache
     previous = ""
-    after_equals = False
-    for token in _SPLIT_RE.split(text):
+    value_follows = False
+    # str.split is several times faster than the regex; the regex is only needed for `,` `;` `...`.
+    tokens = _SPLIT_RE.split(text) if ("," in text or ";" in text or "..." in text) else text.split()
+    for token in tokens:
         if not token:
             continue
         cached = cache.get(token)
@@ -179,11 +190,13 @@ def mask_tokens(message: str) -> tuple[str, ...]:
             miner = cached[1]
         elif _PLAIN_VALUE_RE.match(token):
             miner = WILDCARD  # has a digit and no key, quote or scheme: a value, not worth caching
+        elif (assignment := _ASSIGNMENT_RE.match(token)) is not None:
+            miner = assignment.group(1) + WILDCARD  # key=value: the key stays, any value is `<*>`
         else:
             miner = classify_token(token)[1]
-        if after_equals:
+        if value_follows:
             miner = WILDCARD
-        after_equals = token == "="
+        value_follows = token == "=" or token in _HOST_CONTEXT_WORDS
         if previous == WILDCARD and (miner == WILDCARD or miner in _VALUE_SUFFIX_WORDS):
             continue
         append(miner)
@@ -193,21 +206,40 @@ def mask_tokens(message: str) -> tuple[str, ...]:
 
 def parameterize(message: str) -> str:
     """Readable template of a message: values replaced by typed placeholders, punctuation kept."""
-    text = message[:MAX_MESSAGE_CHARS]
-    text = _mask_quoted_values(text)
-    return _TOKEN_RE.sub(_display_token, text)
+    text = _mask_quoted_values(message[:MAX_MESSAGE_CHARS])
+    out: list[str] = []
+    position = 0
+    context = ""
+    for match in _TOKEN_RE.finditer(text):
+        token = match.group(0)
+        out.append(text[position : match.start()])
+        position = match.end()
+        if context == "=" or context in _HOST_CONTEXT_WORDS:
+            display = _context_value(token, "str" if context == "=" else "host")
+        elif token.startswith("<") and token.endswith(">") and token[1:-1].isalpha():
+            display = token
+        else:
+            display = classify_token(token)[0]
+        out.append(display)
+        context = token
+    out.append(text[position:])
+    return "".join(out)
 
 
-def _display_token(match: re.Match[str]) -> str:
-    token = match.group(0)
-    if token.startswith("<") and token.endswith(">") and token[1:-1].isalpha():
-        return token
-    return classify_token(token)[0]
+def _context_value(token: str, kind: str) -> str:
+    """A token that is a value because of the word before it (`= value`, `host mail`)."""
+    display, miner = classify_token(token)
+    if miner == WILDCARD:
+        return display
+    prefix, core, suffix = _strip_punctuation(token)
+    return f"{prefix}<{kind}>{suffix}" if core else token
 
 
 # A single-quoted string with spaces is a repr or user input; a double-quoted one is data only as the value
 # of key="...", elsewhere it is often part of the line format (`"GET /path HTTP/1.1"`) and is tokenised.
-_QUOTED_RE = re.compile(r"(?<![\w'\"])'([^'\n]{0,400}?\s[^'\n]{0,400}?)'(?![\w'])" r'|(?<==)"([^"\n]{0,400}?)"')
+_QUOTED_RE = re.compile(
+    r"(?<![\w'\"])'([^'\n]{0,400}?\s[^'\n]{0,400}?)'(?![\w'])" r'|(?<==)"([^"\n]{0,400}?)"'
+)
 
 
 def _mask_quoted_values(text: str) -> str:
@@ -218,7 +250,3 @@ def _mask_quoted_values(text: str) -> str:
 
 def _quoted_replacement(match: re.Match[str]) -> str:
     return "'<str>'" if match.group(1) is not None else '"<str>"'
-
-
-def template_text(tokens: Iterable[str]) -> str:
-    return " ".join(tokens)

@@ -4,14 +4,20 @@ Why not Drain: Drain merges any two messages of the same length whose tokens agr
 threshold, so `Changing view acls` and `Changing modify acls` become one template, and it needs per-dataset
 masks to see values. Here values are already masked by `parameterize.mask_tokens` (digits, ids, paths,
 key=value...), so most messages of one template have an identical token shape and are grouped by one dict
-lookup. What remains are values written as plain words (`removing ftp`, `removing printer`). A position is
-generalised to `<*>` only when messages that agree on every other token show at least
-`min_distinct_values` different words there: a constant alternative (`view`/`modify`, `bytes`/`values`)
-rarely has that many spellings, a value does.
+lookup. What remains are values written as plain words (`removing ftp`, `user alice`). A word position
+becomes `<*>` only on evidence that it holds a value: shapes that agree on every other token (a *family*)
+show at least `min_distinct_values` different words there (`removing ftp`, `removing printer`, ...). A
+constant alternative (`view`/`modify`, `bytes`/`values`, four VM states) rarely has that many spellings.
+Generalised templates join families too, so two word values in one message (`user alice ... project
+apollo`) generalise once one of them has repeated with enough values of the other; until then such
+messages stay split rather than risk merging different errors.
 
-Complexity: O(n) per message of n tokens when its shape was seen before (one hash lookup); for a new shape,
-O(n) family lookups of O(n)-sized keys, i.e. O(n^2) with n capped at `max_family_tokens`, so O(N) in the
-number of messages overall. Memory: O(distinct shapes * n), capped by `max_families`.
+A new shape is matched against generalised templates by masking it with each wildcard pattern known for
+its (group, length) (at most `max_patterns` of them), then against the families of its positions.
+
+Complexity: a shape seen before costs one hash lookup, O(n) for n tokens. A new shape costs
+O((patterns + n) * n) with n capped at `max_family_tokens`. Overall O(N) in the number of messages;
+memory O(distinct shapes * n), capped by `max_families`.
 """
 
 from __future__ import annotations
@@ -20,23 +26,26 @@ from dataclasses import dataclass, field
 
 from .parameterize import WILDCARD
 
+Shape = tuple[str, ...]
+
 
 @dataclass(eq=False, slots=True)
 class TemplateCluster:
-    """One template: its tokens (wildcards included) and how many messages it matched."""
+    """One template: its tokens (wildcards included), a sample message, and how many messages it matched."""
 
-    template: tuple[str, ...]
+    template: Shape
     group: str = ""
     example: str = ""
     size: int = 0
     parent: TemplateCluster | None = field(default=None, repr=False)
+    # Positions that became `<*>` because words varied there (the others were masked values already).
+    generalised: frozenset[int] = frozenset()
 
     def root(self) -> TemplateCluster:
         node = self
         while node.parent is not None:
             node = node.parent
-        # Path compression keeps later look-ups O(1).
-        walker = self
+        walker = self  # path compression keeps later look-ups O(1)
         while walker.parent is not None and walker.parent is not node:
             walker.parent, walker = node, walker.parent
         return node
@@ -45,12 +54,22 @@ class TemplateCluster:
     def text(self) -> str:
         return " ".join(self.template)
 
+    def absorb(self, other: TemplateCluster) -> None:
+        other.parent = self
+        self.size += other.size
+        if len(self.template) == len(other.template):
+            differing = {
+                i for i, (a, b) in enumerate(zip(self.template, other.template, strict=True)) if a != b
+            }
+            self.generalised = self.generalised | other.generalised | differing
+        self.template = _union_template(self.template, other.template)
+
 
 @dataclass(eq=False, slots=True)
 class _Family:
-    """Shapes that agree on every token but one position: the values seen there and their clusters.
+    """Skeletons that agree on every token but one position: the values seen there and their clusters.
 
-    A family with a single shape is stored as that shape's cluster instead (most families stay that way),
+    A family with one member is stored as that member's cluster instead (most families stay that way),
     which keeps memory near one dict entry per (shape, word position).
     """
 
@@ -68,15 +87,20 @@ class TemplateMiner:
         min_anchor_words: int = 1,
         max_family_tokens: int = 40,
         max_families: int = 4_000_000,
+        max_patterns: int = 64,
     ) -> None:
         self.min_distinct_values = min_distinct_values
         self.min_anchor_words = min_anchor_words
         self.max_family_tokens = max_family_tokens
         self.max_families = max_families
-        self._by_shape: dict[tuple[str, tuple[str, ...]], TemplateCluster] = {}
+        self.max_patterns = max_patterns
+        self._by_shape: dict[tuple[str, Shape], TemplateCluster] = {}
         self._families: dict[int, TemplateCluster | _Family] = {}
+        self._generalised: dict[tuple[str, Shape], TemplateCluster] = {}
+        # Wildcard position patterns of generalised templates, per (group, length), fewest wildcards first.
+        self._patterns: dict[tuple[str, int], list[tuple[int, ...]]] = {}
 
-    def add(self, tokens: tuple[str, ...], group: str = "", example: str = "") -> TemplateCluster:
+    def add(self, tokens: Shape, group: str = "", example: str = "") -> TemplateCluster:
         """Add one message's masked tokens; `group` (e.g. the exception type) is never merged across.
 
         `example` is kept on a new cluster as a readable sample of its messages.
@@ -84,26 +108,39 @@ class TemplateMiner:
         key = (group, tokens)
         cluster = self._by_shape.get(key)
         if cluster is None:
-            cluster = self._place_new_shape(tokens, group, example)
-            self._by_shape[key] = cluster
+            cluster = self._by_shape[key] = self._place_new_shape(tokens, group, example)
         elif cluster.parent is not None:
             cluster = cluster.root()
         cluster.size += 1
         return cluster
 
-    def cluster_of(self, tokens: tuple[str, ...], group: str = "") -> TemplateCluster | None:
+    def cluster_of(self, tokens: Shape, group: str = "") -> TemplateCluster | None:
         """The current cluster of an already added shape (after later generalisations)."""
         cluster = self._by_shape.get((group, tokens))
         return None if cluster is None else cluster.root()
 
     def clusters(self) -> list[TemplateCluster]:
-        seen: dict[int, TemplateCluster] = {}
+        roots: dict[int, TemplateCluster] = {}
         for cluster in self._by_shape.values():
             root = cluster.root()
-            seen.setdefault(id(root), root)
-        return list(seen.values())
+            roots.setdefault(id(root), root)
+        return list(roots.values())
 
-    def _place_new_shape(self, tokens: tuple[str, ...], group: str, example: str) -> TemplateCluster:
+    def consolidate(self) -> None:
+        """Move clusters created before a template that covers them was generalised into that template.
+
+        A batch calls this once at the end, so a message's group does not depend on whether it arrived
+        before or after the evidence; O(clusters * patterns * n).
+        """
+        for cluster in self.clusters():
+            matched = self._match_generalised(cluster.template, cluster.group)
+            if matched is not None and matched is not cluster.root():
+                matched.absorb(cluster.root())
+
+    def _place_new_shape(self, tokens: Shape, group: str, example: str) -> TemplateCluster:
+        matched = self._match_generalised(tokens, group)
+        if matched is not None:
+            return matched
         keys = self._family_keys(tokens, group)
         families = self._families
         for family_key in keys:
@@ -111,6 +148,23 @@ class TemplateMiner:
             if isinstance(family, _Family) and family.merged is not None:
                 return family.merged.root()
         cluster = TemplateCluster(tokens, group, example)
+        merged = self._join_families(cluster, keys)
+        return cluster if merged is None else merged
+
+    def _match_generalised(self, tokens: Shape, group: str) -> TemplateCluster | None:
+        for pattern in self._patterns.get((group, len(tokens)), ()):
+            masked = list(tokens)
+            for position in pattern:
+                masked[position] = WILDCARD
+            found = self._generalised.get((group, tuple(masked)))
+            if found is not None:
+                return found.root()
+        return None
+
+    def _join_families(self, cluster: TemplateCluster, keys: list[int]) -> TemplateCluster | None:
+        """Register a cluster in the families of its word positions; returns a generalisation it caused."""
+        families = self._families
+        tokens = cluster.template
         for position, family_key in enumerate(keys):
             if not family_key:
                 continue
@@ -120,43 +174,61 @@ class TemplateMiner:
                     families[family_key] = cluster
                 continue
             if isinstance(family, TemplateCluster):
+                if family.root() is cluster.root():
+                    continue
                 family = families[family_key] = _Family({family.template[position]}, [family])
+            elif family.merged is not None:
+                continue
             family.values.add(tokens[position])
             family.clusters.append(cluster)
             if len(family.values) >= self.min_distinct_values:
-                return self._generalise(family, tokens, position, group)
-        return cluster
+                return self._generalise(family, tokens, position, cluster.group)
+        return None
 
-    def _family_keys(self, tokens: tuple[str, ...], group: str) -> list[int]:
-        """One family key per word position; 0 where there is none (wildcards, too few anchors)."""
+    def _family_keys(self, tokens: Shape, group: str) -> list[int]:
+        """One family key per word position; 0 where there is none (wildcards, too few anchor words)."""
         if len(tokens) > self.max_family_tokens:
             return []
         words = len(tokens) - tokens.count(WILDCARD)
         if words - 1 < self.min_anchor_words:
             return []
         return [
-            0 if token == WILDCARD else (hash((group, position, tokens[:position], tokens[position + 1 :])) or 1)
+            0
+            if token == WILDCARD
+            else (hash((group, position, tokens[:position], tokens[position + 1 :])) or 1)
             for position, token in enumerate(tokens)
         ]
 
-    def _generalise(
-        self, family: _Family, tokens: tuple[str, ...], position: int, group: str
-    ) -> TemplateCluster:
+    def _generalise(self, family: _Family, tokens: Shape, position: int, group: str) -> TemplateCluster:
         template = tokens[:position] + (WILDCARD,) + tokens[position + 1 :]
-        merged = TemplateCluster(template, group, family.clusters[0].root().example)
+        merged = TemplateCluster(
+            template, group, family.clusters[0].root().example, generalised=frozenset([position])
+        )
         for member in family.clusters:
             root = member.root()
-            if root is merged:
-                continue
-            merged.size += root.size
-            merged.template = _union_template(merged.template, root.template)
-            root.parent = merged
+            if root is not merged:
+                merged.absorb(root)
         family.merged = merged
         family.clusters = []
-        return merged
+        self._remember_generalised(merged)
+        # The new template is a shape like any other: with enough siblings it generalises further.
+        further = self._join_families(merged, self._family_keys(merged.template, group))
+        return merged if further is None else further
+
+    def _remember_generalised(self, cluster: TemplateCluster) -> None:
+        key = (cluster.group, cluster.template)
+        for existing in (self._generalised.get(key), self._by_shape.get(key)):
+            if existing is not None and existing.root() is not cluster:
+                cluster.absorb(existing.root())  # a shape already equal to the new template
+        self._generalised[key] = cluster
+        pattern = tuple(sorted(cluster.generalised))
+        patterns = self._patterns.setdefault((cluster.group, len(cluster.template)), [])
+        if pattern not in patterns and len(patterns) < self.max_patterns:
+            patterns.append(pattern)
+            patterns.sort(key=len)
 
 
-def _union_template(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
+def _union_template(a: Shape, b: Shape) -> Shape:
     if len(a) != len(b):
         return a
     return tuple(x if x == y else WILDCARD for x, y in zip(a, b, strict=True))

@@ -28,7 +28,9 @@ _CHAIN_MARKERS = (
     "During handling of the above exception, another exception occurred:",
     "The above exception was the direct cause of the following exception:",
 )
-_FRAME_RE = re.compile(r'\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
+_FRAME_RE = re.compile(r'[ \t]*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
+# For searching a whole text: no leading whitespace loop, so the search stays linear.
+_FRAME_SEARCH_RE = re.compile(r'File "[^"\n]*", line \d+')
 _CARET_RE = re.compile(r"\s*[\^~+\-]+\s*$")
 _EXCEPTION_LINE_RE = re.compile(r"(?P<type>[A-Za-z_][\w.]*)(?::(?: (?P<msg>.*))?)?\s*$")
 _GROUP_LINE_RE = re.compile(r"(?P<indent> *)(?P<bar>[+|])(?P<rest>.*)$")
@@ -44,17 +46,22 @@ class _Members:
     blocks: list[list[str | _Members]] = field(default_factory=list)
 
 
+_Block = list[str | _Members]
+# Open blocks by margin column: (column, lines of the block, the member list it belongs to).
+_Stack = list[tuple[int, _Block, _Members | None]]
+
+
 def has_traceback(text: str) -> bool:
     if "Traceback (most recent call last)" in text:
         return True
-    return 'File "' in text and _FRAME_RE.search(text) is not None
+    return 'File "' in text and _FRAME_SEARCH_RE.search(text) is not None
 
 
 def find_traceback_start(text: str) -> int:
     """Index of the line start where an embedded traceback begins, or -1."""
     index = text.find("Traceback (most recent call last)")
     if index < 0:
-        match = _FRAME_RE.search(text)
+        match = _FRAME_SEARCH_RE.search(text)
         if match is None:
             return -1
         index = match.start()
@@ -72,7 +79,7 @@ def parse_traceback(text: str, source_root: str | None = None) -> tuple[Exceptio
         return ()
     lines = _strip_log_prefix(text[start:].splitlines())
     if any(_GROUP_HEADER in line for line in lines):
-        block: list[str | _Members] = _ungroup(lines)
+        block: _Block = _ungroup(lines)
     else:
         block = list(lines)
     return _Parser(normalise_root(source_root)).parse(block)
@@ -103,11 +110,10 @@ def _strip_log_prefix(lines: list[str]) -> list[str]:
     return out
 
 
-def _ungroup(lines: list[str]) -> list[str | _Members]:
+def _ungroup(lines: list[str]) -> _Block:
     """Turn the margin format of ExceptionGroups into nested blocks of plain traceback lines."""
-    root: list[str | _Members] = []
-    # Open blocks by margin column: (column, lines of the block, the member list it belongs to).
-    stack: list[tuple[int, list[str | _Members], _Members | None]] = []
+    root: _Block = []
+    stack: _Stack = []
     for line in lines:
         match = _GROUP_LINE_RE.match(line)
         if match is None or (not stack and _GROUP_HEADER not in line):
@@ -127,7 +133,7 @@ def _ungroup(lines: list[str]) -> list[str | _Members]:
                 stack.pop()
             members = _Members()
             _block_at_or_root(stack, column, root).append(members)
-            block: list[str | _Members] = []
+            block: _Block = []
             members.blocks.append(block)
             stack.append((column + 2, block, members))
         elif _GROUP_NEXT_RE.match(rest):
@@ -146,14 +152,14 @@ def _ungroup(lines: list[str]) -> list[str | _Members]:
     return root
 
 
-def _block_at(stack: list[tuple[int, list[str | _Members], _Members | None]], column: int) -> list | None:
+def _block_at(stack: _Stack, column: int) -> _Block | None:
     for col, block, _ in reversed(stack):
         if col == column:
             return block
     return None
 
 
-def _block_at_or_root(stack, column: int, root: list) -> list:  # type: ignore[no-untyped-def]
+def _block_at_or_root(stack: _Stack, column: int, root: _Block) -> _Block:
     block = _block_at(stack, column)
     return block if block is not None else root
 
@@ -162,7 +168,7 @@ class _Parser:
     def __init__(self, root: str | None) -> None:
         self.root = root
 
-    def parse(self, block: list[str | _Members]) -> tuple[ExceptionRecord, ...]:
+    def parse(self, block: _Block) -> tuple[ExceptionRecord, ...]:
         records: list[ExceptionRecord] = []
         frames: list[Frame] = []
         expect_exception = True
@@ -174,7 +180,9 @@ class _Parser:
                 if records:
                     last = records[-1]
                     members = tuple(chain for chain in (self.parse(b) for b in item.blocks) if chain)
-                    records[-1] = ExceptionRecord(last.type, last.message, last.frames, last.members + members)
+                    records[-1] = ExceptionRecord(
+                        last.type, last.message, last.frames, last.members + members
+                    )
                 continue
             stripped = item.strip()
             if not stripped:
@@ -210,7 +218,7 @@ class _Parser:
         return is_exception_name(name) or "." in name or name[:1].isupper()
 
     @staticmethod
-    def _code_line(block: list[str | _Members], index: int, frame_line: str) -> tuple[str | None, int]:
+    def _code_line(block: _Block, index: int, frame_line: str) -> tuple[str | None, int]:
         if index >= len(block) or not isinstance(block[index], str):
             return None, index
         candidate = block[index]
@@ -228,7 +236,7 @@ class _Parser:
         return None, index
 
     @staticmethod
-    def _message(first: str, block: list[str | _Members], index: int) -> tuple[str, int]:
+    def _message(first: str, block: _Block, index: int) -> tuple[str, int]:
         """The exception message: its first line plus continuation lines up to a blank line or marker."""
         lines = [first]
         while index < len(block) and len(lines) < MAX_MESSAGE_LINES:

@@ -1,0 +1,246 @@
+"""Clustering benchmark: grouping accuracy and speed of `cluster_messages` against drain3.
+
+Reports, in one run:
+* Loghub-2k (corrected labels) grouping accuracy (GA) and messages/second per dataset, for our
+  `cluster_messages` (one default configuration) and drain3's `TemplateMiner` (default settings plus the
+  masking instructions of drain3's example configuration);
+* throughput scaling on 10k vs 100k synthetic, all-distinct messages;
+* signature stability on real Python tracebacks (`python_errors_bench`).
+
+Run: `python bench/cluster_bench.py` (data: `--data DIR`, env `LOGHUB_DIR`, default
+`../shared/bench/loghub-dev` next to the repository). The data is read in place, never copied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import os
+import random
+import resource
+import string
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+from self_improver.tools.errors import cluster_messages
+from self_improver.tools.errors.parameterize import clear_token_cache
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "bench" / "loghub-dev"
+DATASETS = ["Android", "BGL", "HDFS", "Hadoop", "HealthApp", "OpenStack", "Spark", "Thunderbird"]
+
+# drain3's example configuration (examples/drain3.ini), the masks its docs recommend.
+DRAIN3_MASKS = [
+    (r"((?<=[^A-Za-z0-9])|^)(([0-9a-f]{2,}:){3,}([0-9a-f]{2,}))((?=[^A-Za-z0-9])|$)", "ID"),
+    (r"((?<=[^A-Za-z0-9])|^)(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})((?=[^A-Za-z0-9])|$)", "IP"),
+    (r"((?<=[^A-Za-z0-9])|^)([0-9a-f]{6,} ?){3,}((?=[^A-Za-z0-9])|$)", "SEQ"),
+    (r"((?<=[^A-Za-z0-9])|^)([0-9A-F]{4} ?){4,}((?=[^A-Za-z0-9])|$)", "SEQ"),
+    (r"((?<=[^A-Za-z0-9])|^)(0x[a-f0-9A-F]+)((?=[^A-Za-z0-9])|$)", "HEX"),
+    (r"((?<=[^A-Za-z0-9])|^)([\-\+]?\d+)((?=[^A-Za-z0-9])|$)", "NUM"),
+    (r"(?<=executed cmd )(\".+?\")", "CMD"),
+]
+
+
+def drain3_clusterer() -> Callable[[list[str]], list[int]]:
+    from drain3 import TemplateMiner
+    from drain3.masking import MaskingInstruction
+    from drain3.template_miner_config import TemplateMinerConfig
+
+    logging.getLogger("drain3").setLevel(logging.WARNING)
+
+    def run(messages: list[str]) -> list[int]:
+        config = TemplateMinerConfig()
+        config.masking_instructions = [MaskingInstruction(pattern, name) for pattern, name in DRAIN3_MASKS]
+        miner = TemplateMiner(config=config)
+        return [miner.add_log_message(message)["cluster_id"] for message in messages]
+
+    return run
+
+
+def ours(messages: list[str]) -> list[str]:
+    clear_token_cache()  # every run starts cold, like a fresh drain3 miner
+    return cluster_messages(messages)
+
+
+def grouping_accuracy(predicted: list, truth: list[str]) -> float:
+    """Loghub GA: a message is correct when its predicted group holds exactly the messages of its true group."""
+    true_sizes = Counter(truth)
+    groups: dict[object, list[int]] = defaultdict(list)
+    for index, group in enumerate(predicted):
+        groups[group].append(index)
+    correct = 0
+    for members in groups.values():
+        labels = {truth[i] for i in members}
+        if len(labels) == 1 and true_sizes[truth[members[0]]] == len(members):
+            correct += len(members)
+    return correct / len(truth) if truth else 1.0
+
+
+def load_dataset(data_dir: Path, name: str) -> tuple[list[str], list[str]]:
+    path = data_dir / name / f"{name}_2k.log_structured_corrected.csv"
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return [row["Content"] for row in rows], [row["EventId"] for row in rows]
+
+
+def timed(run: Callable[[list[str]], list], messages: list[str], repeat: int) -> tuple[list, float]:
+    """Result of the last run and the best wall time of `repeat` runs."""
+    best = float("inf")
+    result: list = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = run(messages)
+        best = min(best, time.perf_counter() - started)
+    return result, best
+
+
+def loghub(data_dir: Path, repeat: int) -> dict[str, float]:
+    drain3 = drain3_clusterer()
+    print(f"Loghub-2k corrected ({data_dir}), best of {repeat} runs")
+    print(f"{'dataset':<12} {'GA ours':>8} {'GA drain3':>10} {'msg/s ours':>11} {'msg/s drain3':>13}")
+    totals = {"ga_ours": 0.0, "ga_drain3": 0.0, "time_ours": 0.0, "time_drain3": 0.0, "messages": 0.0}
+    for name in DATASETS:
+        messages, truth = load_dataset(data_dir, name)
+        predicted, seconds = timed(ours, messages, repeat)
+        baseline, baseline_seconds = timed(drain3, messages, repeat)
+        ga, ga_drain3 = grouping_accuracy(predicted, truth), grouping_accuracy(baseline, truth)
+        print(
+            f"{name:<12} {ga:>8.3f} {ga_drain3:>10.3f} {len(messages) / seconds:>11,.0f} "
+            f"{len(messages) / baseline_seconds:>13,.0f}"
+        )
+        totals["ga_ours"] += ga
+        totals["ga_drain3"] += ga_drain3
+        totals["time_ours"] += seconds
+        totals["time_drain3"] += baseline_seconds
+        totals["messages"] += len(messages)
+    count = len(DATASETS)
+    speed, speed_drain3 = totals["messages"] / totals["time_ours"], totals["messages"] / totals["time_drain3"]
+    print(
+        f"{'average':<12} {totals['ga_ours'] / count:>8.3f} {totals['ga_drain3'] / count:>10.3f} "
+        f"{speed:>11,.0f} {speed_drain3:>13,.0f}   (speed-up x{speed / speed_drain3:.2f})"
+    )
+    return {
+        "ga": totals["ga_ours"] / count,
+        "ga_drain3": totals["ga_drain3"] / count,
+        "speedup": speed / speed_drain3,
+    }
+
+
+def shuffled_ga(data_dir: Path, seed: int = 1) -> None:
+    """GA when the messages arrive in another order: the miner must not depend much on order."""
+    scores = []
+    for name in DATASETS:
+        messages, truth = load_dataset(data_dir, name)
+        order = list(range(len(messages)))
+        random.Random(seed).shuffle(order)
+        predicted = ours([messages[i] for i in order])
+        scores.append(grouping_accuracy(predicted, [truth[i] for i in order]))
+    print(f"GA ours with shuffled input order (seed {seed}): {sum(scores) / len(scores):.3f} average")
+
+
+def synthetic_messages(count: int, seed: int = 3) -> list[str]:
+    """All-distinct messages from 40 templates: numbers, ids, addresses, paths, durations, and in half of
+    the templates a user name (a value written as a plain word, 2,000 of them)."""
+    rng = random.Random(seed)
+
+    def word() -> str:
+        return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 9)))
+
+    users = [word() for _ in range(2000)]
+    values: dict[str, Callable[[int], str]] = {
+        "num": lambda i: str(rng.randint(0, 10**6)),
+        "ip": lambda i: ".".join(str(rng.randint(1, 254)) for _ in range(4)) + f":{rng.randint(1024, 65535)}",
+        "uuid": lambda i: (
+            f"{rng.getrandbits(32):08x}-{rng.getrandbits(16):04x}-4{rng.getrandbits(12):03x}-"
+            f"a{i % 4096:03x}-{rng.getrandbits(48):012x}"
+        ),
+        "path": lambda i: f"/srv/data/{rng.choice(users)}/{i}.json",
+        "duration": lambda i: f"{rng.randint(1, 999)}ms",
+        "hex": lambda i: f"0x{rng.getrandbits(40):x}",
+        "user": lambda i: rng.choice(users),
+    }
+    templates = []
+    for number in range(40):
+        slots = [
+            rng.choice(["num", "ip", "uuid", "path", "duration", "hex"]) for _ in range(rng.randint(1, 3))
+        ]
+        if number % 2:
+            slots.insert(rng.randint(0, len(slots)), "user")
+        templates.append([(" ".join(word() for _ in range(rng.randint(1, 3))), slot) for slot in slots])
+    messages = []
+    for index in range(count):
+        parts = [f"{words} {values[slot](index)}" for words, slot in templates[index % len(templates)]]
+        messages.append(" ".join(parts) + f" request_id={index}")
+    return messages
+
+
+def scaling(with_drain3: bool, repeat: int) -> None:
+    print(f"Throughput scaling on all-distinct synthetic messages (best of {repeat} runs)")
+    runners: list[tuple[str, Callable[[list[str]], list]]] = [("ours", ours)]
+    if with_drain3:
+        runners.append(("drain3", drain3_clusterer()))
+    for label, run in runners:
+        speeds = []
+        for count in (10_000, 100_000):
+            messages = synthetic_messages(count)
+            result, seconds = timed(run, messages, repeat)
+            speeds.append(count / seconds)
+            print(
+                f"  {label:<7} {count:>7,} messages: {seconds:6.2f}s  {count / seconds:>9,.0f} msg/s  "
+                f"{len(set(result))} groups"
+            )
+        print(f"  {label:<7} msg/s at 100k / msg/s at 10k = {speeds[1] / speeds[0]:.2f} (1.0 = linear)")
+    worst_case()
+
+
+def worst_case(count: int = 100_000, seed: int = 5) -> None:
+    """Every message a new token shape (random words, no values): the miner's most expensive input."""
+    rng = random.Random(seed)
+    vocabulary = [
+        "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 9))) for _ in range(5000)
+    ]
+    messages = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(5, 20))) for _ in range(count)]
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    groups = len(set(ours(messages)))
+    seconds = time.perf_counter() - started
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    print(
+        f"  worst case, {count:,} random-word messages (all new shapes): {seconds:.2f}s "
+        f"{count / seconds:,.0f} msg/s, {groups:,} groups, peak memory +{grown:.0f} MB"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Grouping accuracy and speed of cluster_messages vs drain3.")
+    parser.add_argument("--data", type=Path, default=Path(os.environ.get("LOGHUB_DIR", DEFAULT_DATA)))
+    parser.add_argument("--repeat", type=int, default=3, help="timing runs per dataset (best is kept)")
+    parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--skip-python", action="store_true", help="skip the Python traceback benchmark")
+    args = parser.parse_args(argv)
+    ok = True
+    if (args.data / DATASETS[0]).is_dir():
+        result = loghub(args.data, args.repeat)
+        shuffled_ga(args.data)
+        ok = result["ga"] >= 0.95 and result["speedup"] >= 2.0
+    else:
+        print(f"Loghub data not found at {args.data}; pass --data or set LOGHUB_DIR", file=sys.stderr)
+        ok = False
+    if not args.skip_scaling:
+        print()
+        scaling(with_drain3=True, repeat=2)
+    if not args.skip_python:
+        print()
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from python_errors_bench import run as run_python_errors
+
+        ok = run_python_errors(variants=20) and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

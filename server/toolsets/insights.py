@@ -1,0 +1,132 @@
+"""Toolset `insights`: verify a merged fix with honest statistics, and find operations that got slower."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from ...tools.insights import impact, slow
+from ...tools.insights.results import ImpactResult, SlowOperations
+from ...tools.insights.verdict_memory import remember_verdict
+from ...tools.support.problems import ToolInputError, UnavailableError
+from ..context import resources
+from ..registry import READ_ONLY, WRITE_IDEMPOTENT, Toolset
+from .errors import progress_reporter
+from .telemetry import Agent
+
+toolset = Toolset(
+    "insights", "Impact of merged fixes (rate ratios with exact intervals) and slow operations."
+)
+
+OptionalSignature = Annotated[
+    str | None,
+    Field(
+        None,
+        min_length=6,
+        max_length=64,
+        pattern=r"^[0-9a-f]+$",
+        description="The signature the fix addressed, from top_errors, e.g. '3b8fe4199281'.",
+    ),
+]
+WindowDays = Annotated[int, Field(ge=1, le=90, description="Days in the window on this side of the merge.")]
+
+
+def _fix_resolver(app: object, pr_number: int | None, merged_at: str | None) -> impact.FixResolver | None:
+    """The PR service's `merged_fix(pr_number) -> MergedFix`, when it offers one and it is needed.
+
+    Contract for the pull-request service: `async merged_fix(pr_number: int) -> impact.MergedFix`, from
+    its own records (no remote call: this tool is closed-world); merged_at None when not merged.
+    """
+    if pr_number is None or merged_at is not None:
+        return None
+    resolver = getattr(getattr(app, "pulls", None), "merged_fix", None)
+    if resolver is None:
+        raise ToolInputError(
+            f"cannot look up PR #{pr_number} here: the pull-request service offers no merge-time lookup yet, "
+            "so pass merged_at (the PR's merge time, ISO 8601; list_pull_requests(state='merged') shows it) "
+            "and signature together with pr_number"
+        )
+    return resolver  # type: ignore[no-any-return]
+
+
+@toolset.tool(title="Did a merged fix work?", annotations=WRITE_IDEMPOTENT)
+async def measure_impact(
+    ctx: Context,
+    signature: OptionalSignature = None,
+    pr_number: Annotated[
+        int | None, Field(None, ge=1, description="The merged pull request, recorded with the verdict.")
+    ] = None,
+    merged_at: Annotated[
+        str | None,
+        Field(
+            None,
+            max_length=40,
+            description="When the fix was merged (ISO 8601; UTC if it has Z, else the configured timezone).",
+        ),
+    ] = None,
+    before_days: WindowDays = 7,
+    after_days: WindowDays = 7,
+    agent: Agent = None,
+) -> ImpactResult:
+    """Verify a merged fix: the signature's failures per 1000 tasks before vs after the merge, with an
+    exact 95% interval of the rate ratio and a verdict you can report as is.
+
+    Use it on later nights for every merged fix (never compare two single days by eye). Returns counts,
+    task totals, rates per 1000, rate_ratio (after/before), ci_low/ci_high, verdict (fixed, improved,
+    worse, no_change, inconclusive) and a one-sentence reason; for inconclusive, tasks_needed_after says
+    how many more tasks must run first. The same is given for all failures, split into existing and new
+    signatures (failure_breakdown). A `worse` verdict marks the signature regressed: flag the PR. The
+    verdict is stored once in memory (repeats only refresh its numbers). Narrow with agent; widen
+    before_days/after_days for rare signatures.
+    Example: measure_impact(signature="3b8fe4199281", pr_number=42, merged_at="2026-02-09T14:00:00Z").
+    """
+    app = resources(ctx)
+    result = await impact.measure_impact(
+        app.errors,
+        signature=signature,
+        pr_number=pr_number,
+        merged_at=merged_at,
+        before_days=before_days,
+        after_days=after_days,
+        agent=agent,
+        resolve_fix=_fix_resolver(app, pr_number, merged_at),
+        progress=progress_reporter(ctx),
+    )
+    try:
+        finding_id = await remember_verdict(app.memory, result)
+    except UnavailableError as exc:
+        return result.model_copy(update={"memory_note": f"verdict not stored in memory: {exc}"})
+    return result.model_copy(update={"memory_finding_id": finding_id})
+
+
+@toolset.tool(title="Operations that got slower", annotations=READ_ONLY)
+async def slow_operations(
+    ctx: Context,
+    days: Annotated[
+        int, Field(ge=1, le=30, description="Recent window: full days before today, plus today.")
+    ] = 7,
+    baseline_days: Annotated[
+        int, Field(ge=1, le=90, description="Baseline: this many days before the recent window.")
+    ] = 28,
+    limit: Annotated[int, Field(ge=1, le=100, description="Most operations to return.")] = 10,
+    only_flagged: Annotated[bool, Field(description="Return only operations flagged as slower.")] = False,
+) -> SlowOperations:
+    """Find task types (task_name per agent) whose durations grew: p50/p95 of the recent window vs a
+    baseline, with sample counts and a significance test.
+
+    Use it in the nightly run after the error review, to catch slowdowns that do not fail yet. Flagged
+    operations (listed first) have >= 20 samples in each window, p95 at least 1.5x and +100 ms, and
+    p < 0.01; others carry the reason they were not flagged. Durations come from duration_ms, or from
+    started_at/finished_at when it is missing (`duration_source`, `unavailable_fields`). When has_more
+    is true, raise limit or set only_flagged=true.
+    Example: slow_operations(days=7, baseline_days=28, only_flagged=True).
+    """
+    return await slow.slow_operations(
+        resources(ctx).telemetry,
+        days=days,
+        baseline_days=baseline_days,
+        limit=limit,
+        only_flagged=only_flagged,
+    )

@@ -1,0 +1,161 @@
+"""Answer "have we seen this?": exact signature matches first, then the nearest findings by meaning.
+
+A signature is exact evidence (same error group), so its findings always come first; the query text
+then finds the same problem under other signatures (reworded errors, other services). Filters narrow
+both. Without a query, filtered findings come newest first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..support.problems import ToolInputError
+from .fields import EPOCH, from_chroma, parse_time
+from .filters import combine, since_clause, where_clauses
+from .models import RecalledFinding, RecallResult
+from .store import MemoryStore
+
+MAX_TOP_K = 50
+MAX_QUERY_CHARS = 5_000
+MAX_SIGNATURE_CHARS = 500
+FILTER_SCAN_LIMIT = 20_000
+RANK_LOCALLY_UP_TO = 100
+
+
+def _recalled(
+    fid: str, doc: str | None, meta: dict[str, Any] | None, similarity: float | None, match: str
+) -> RecalledFinding:
+    finding = from_chroma(fid, doc, meta)
+    score = None if similarity is None else round(max(-1.0, min(1.0, similarity)), 4)
+    return RecalledFinding(**finding.model_dump(), similarity=score, match=match)  # type: ignore[arg-type]
+
+
+def check_recall_args(query: str | None, signature: str | None, top_k: int) -> tuple[str | None, str | None]:
+    text = (query or "").strip() or None
+    sig = (signature or "").strip() or None
+    if text and len(text) > MAX_QUERY_CHARS:
+        raise ToolInputError(
+            f"query is longer than {MAX_QUERY_CHARS} characters: send the error message or a summary"
+        )
+    if sig and len(sig) > MAX_SIGNATURE_CHARS:
+        raise ToolInputError("signature is too long: send the signature returned by top_errors")
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= MAX_TOP_K:
+        raise ToolInputError(f"top_k must be an integer from 1 to {MAX_TOP_K}, got {top_k!r}")
+    return text, sig
+
+
+def recall(
+    store: MemoryStore,
+    query: str | None = None,
+    signature: str | None = None,
+    where: dict[str, Any] | None = None,
+    top_k: int = 5,
+    since: str | None = None,
+) -> RecallResult:
+    text, sig = check_recall_args(query, signature, top_k)
+    clauses = where_clauses(where)
+    if since:
+        clauses.append(since_clause(parse_time(since, "since").timestamp()))
+    if not text and not sig and not clauses:
+        raise ToolInputError(
+            "nothing to recall by: send query (an error message or a description of the problem), a signature "
+            '(from top_errors), or a where filter such as {"pr_status": "open"}'
+        )
+    query_vector = np.asarray(store.embedder.embed([text])[0], dtype=np.float32) if text else None
+
+    def search(collection: Any) -> RecallResult:
+        found: list[RecalledFinding] = []
+        if sig:
+            found += _by_signature(collection, sig, clauses, query_vector, top_k)
+        if query_vector is not None and len(found) < top_k:
+            found += _similar(collection, query_vector, clauses, top_k - len(found), {f.id for f in found})
+        elif not text and not sig:
+            found += _filtered(collection, clauses, top_k)
+        return RecallResult(findings=found, count=len(found), note=_note(found, text, sig))
+
+    return store.run(search)  # type: ignore[no-any-return]
+
+
+def _by_signature(
+    collection: Any, sig: str, clauses: list[dict[str, Any]], query_vector: np.ndarray | None, top_k: int
+) -> list[RecalledFinding]:
+    """The signature's findings: nearest to the query first, or newest first without one.
+
+    A signature usually has a few findings (one per night it was seen): those are ranked here by
+    exact cosine, because chroma's filtered HNSW search is slow for very selective filters.
+    """
+    exact = [{"signature": {"$eq": sig}}, *clauses]
+    if query_vector is None:
+        return _filtered(collection, exact, top_k, match="signature")
+    ids = collection.get(where=combine(exact), include=[], limit=RANK_LOCALLY_UP_TO + 1)["ids"]
+    if len(ids) > RANK_LOCALLY_UP_TO:
+        return _similar(collection, query_vector, exact, top_k, set(), match="signature")
+    if not ids:
+        return []
+    got = collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+    scored = [
+        (float(np.dot(np.asarray(vector, dtype=np.float32), query_vector)), fid, doc, meta)
+        for fid, doc, meta, vector in zip(
+            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+        )
+    ]
+    scored.sort(key=lambda row: -row[0])
+    return [_recalled(fid, doc, meta, score, "signature") for score, fid, doc, meta in scored[:top_k]]
+
+
+def _similar(
+    collection: Any,
+    query_vector: np.ndarray,
+    clauses: list[dict[str, Any]],
+    wanted: int,
+    seen: set[str],
+    match: str = "similar",
+) -> list[RecalledFinding]:
+    got = collection.query(
+        query_embeddings=[query_vector.tolist()],
+        n_results=wanted + len(seen),
+        where=combine(clauses),
+        include=["documents", "metadatas", "distances"],
+    )
+    out: list[RecalledFinding] = []
+    for fid, doc, meta, distance in zip(
+        got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
+    ):
+        if fid not in seen and len(out) < wanted:
+            out.append(_recalled(fid, doc, meta, 1.0 - float(distance), match))
+    return out
+
+
+def _filtered(
+    collection: Any, clauses: list[dict[str, Any]], top_k: int, match: str = "filter"
+) -> list[RecalledFinding]:
+    got = collection.get(where=combine(clauses), include=["metadatas"], limit=FILTER_SCAN_LIMIT)
+    newest = sorted(
+        zip(got["ids"], got["metadatas"], strict=True), key=lambda r: -float((r[1] or {}).get(EPOCH, 0.0))
+    )[:top_k]
+    if not newest:
+        return []
+    full = collection.get(ids=[fid for fid, _ in newest], include=["documents", "metadatas"])
+    by_id = {
+        fid: (doc, meta)
+        for fid, doc, meta in zip(full["ids"], full["documents"], full["metadatas"], strict=True)
+    }
+    return [_recalled(fid, *by_id[fid], None, match) for fid, _ in newest if fid in by_id]
+
+
+def _note(found: list[RecalledFinding], text: str | None, sig: str | None) -> str | None:
+    exact = any(f.match == "signature" for f in found)
+    if sig and not exact and text:
+        return (
+            f"no finding has signature {sig!r} yet: the results are similar findings under other signatures"
+        )
+    if sig and not exact:
+        return (
+            f"no finding has signature {sig!r}: call again with query set to its error message to find the same "
+            "problem recorded under another signature"
+        )
+    if not found:
+        return "nothing stored matches: this looks new (or loosen the filters)"
+    return None

@@ -1,0 +1,63 @@
+"""The interface both providers implement, so the service's rules (dedup, caps, scans) exist once.
+
+Methods are synchronous (git and PyGithub block); the service calls them in worker threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from ...code.repo_config import RepoConfig
+from ..models import PullRequest, StateFilter
+
+
+@dataclass(frozen=True)
+class PullDraft:
+    """A pull request about to be created: checked, scanned, with its final body."""
+
+    repo: RepoConfig
+    branch: str
+    head_sha: str
+    title: str
+    body: str
+    signature: str
+    finding_id: str | None
+    draft: bool
+    labels: list[str]
+
+
+class PullProvider(Protocol):
+    @property
+    def name(self) -> Literal["github", "local"]:
+        """Which provider: recorded with each pull request in pulls.db."""
+
+    def find_open_by_signature(self, repo: RepoConfig, signature: str) -> PullRequest | None:
+        """An open self-improver pull request whose marker names `signature`."""
+
+    def find_open_by_head(self, repo: RepoConfig, branch: str) -> PullRequest | None:
+        """An open pull request from `branch` (there can be only one)."""
+
+    def count_open(self, repos: list[RepoConfig]) -> int:
+        """Open self-improver pull requests across `repos`."""
+
+    def push(self, repo: RepoConfig, branch: str) -> str:
+        """Publish the branch; returns where it went (credentials masked)."""
+
+    def create(self, draft: PullDraft, run_id: str) -> PullRequest:
+        """Open the pull request with the draft's labels; never creates a second one on retry."""
+
+    def get(self, repo: RepoConfig, number: int) -> PullRequest:
+        """The pull request's current state and checks; NotFoundError when there is none."""
+
+    def page(
+        self, repo: RepoConfig, state: StateFilter, before_number: int | None, limit: int
+    ) -> list[PullRequest]:
+        """Self-improver pull requests, newest first, numbered below `before_number`."""
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+def statuses_for(state: StateFilter) -> tuple[str, ...]:
+    return ("open", "merged", "closed") if state == "all" else (state,)

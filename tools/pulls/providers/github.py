@@ -1,0 +1,350 @@
+"""The `github` provider: PyGithub against github.com or a GitHub Enterprise `base_url`.
+
+The token comes only from settings (GITHUB_TOKEN / SELF_IMPROVER_GITHUB_TOKEN). It reaches GitHub in
+the Authorization header and git through an environment-scoped http.extraHeader, never a command line,
+a URL, a log line or a message: every text that leaves this module is scrubbed of it.
+PyGithub's own retry is off; `retry.py` decides what to retry, so a create is never sent twice blindly.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from github import Auth, Github
+from github.GithubException import BadCredentialsException, GithubException, UnknownObjectException
+from github.PullRequest import PullRequest as GitHubPull
+from github.Repository import Repository
+
+from ...code.repo_config import RepoConfig
+from ...errors.redact import redact_secrets
+from ...support.problems import NotFoundError, ToolInputError, UnavailableError
+from .. import git
+from ..checks import combine
+from ..marker import LABEL, is_ours, parse_marker
+from ..models import PullRequest, StateFilter, Status
+from ..retry import RetryPolicy, Sleep, create_once, describe, with_retries
+from .base import PullDraft
+
+T = TypeVar("T")
+MAX_SCAN = 500  # issues looked at when searching for our pull requests (open ones are few: max_open_prs)
+MAX_CHECK_RUNS = 100
+
+
+def _utc(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def web_url(base_url: str) -> str:
+    """github.com for api.github.com; https://host for GitHub Enterprise's https://host/api/v3."""
+    parts = urlsplit(base_url)
+    host = parts.netloc.removeprefix("api.") if parts.netloc == "api.github.com" else parts.netloc
+    return f"{parts.scheme}://{host}"
+
+
+class GitHubProvider:
+    name: Literal["github"] = "github"
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str,
+        policy: RetryPolicy | None = None,
+        timeout: int = 15,
+        seconds_between_writes: float | None = 1.0,
+        sleep: Sleep = time.sleep,
+    ):
+        self._token = token
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self._sleep = sleep
+        self._client = Github(
+            auth=Auth.Token(token),
+            base_url=self.base_url,
+            timeout=timeout,
+            retry=None,
+            seconds_between_requests=None,
+            seconds_between_writes=seconds_between_writes,
+            lazy=True,  # objects are fetched when read: a commit's checks cost two calls, not three
+        )
+        self._repos: dict[str, Repository] = {}
+        self._lock = threading.Lock()
+
+    # -- errors -------------------------------------------------------------------------------------
+
+    def scrub(self, text: str) -> str:
+        if self._token:
+            text = text.replace(self._token, "***")
+        return redact_secrets(text, redact_emails=False)
+
+    def _call(self, call: Callable[[], T], what: str, repo: RepoConfig) -> T:
+        """`call()` with retries, GitHub's failures turned into messages that say what to do."""
+        try:
+            return with_retries(self.policy, call, what, self._sleep)
+        except GithubException as exc:
+            raise self._problem(exc, what, repo) from exc
+        except requests.RequestException as exc:
+            raise UnavailableError(
+                self.scrub(f"cannot reach GitHub at {self.base_url} ({what}): {type(exc).__name__}")
+            ) from exc
+        except UnavailableError as exc:
+            raise UnavailableError(self.scrub(str(exc))) from exc
+
+    def _problem(self, exc: GithubException, what: str, repo: RepoConfig) -> Exception:
+        detail = self.scrub(describe(exc))
+        full = repo.github or repo.name
+        if isinstance(exc, BadCredentialsException) or exc.status == 401:
+            return UnavailableError(
+                f"GitHub rejected the token ({detail}) while trying to {what}: set a valid GITHUB_TOKEN "
+                "(or SELF_IMPROVER_GITHUB_TOKEN) for the server and restart it"
+            )
+        if isinstance(exc, UnknownObjectException) or exc.status == 404:
+            return NotFoundError(
+                f'GitHub answered 404 while trying to {what} in {full}: check `github = "owner/name"` in the '
+                f"[[repos]] table of {repo.name!r} and that the token can see that repository"
+            )
+        if exc.status == 403:
+            return UnavailableError(
+                f"GitHub refused to {what} in {full} ({detail}): the token needs read/write access to "
+                "contents, pull requests and issues of that repository"
+            )
+        if exc.status == 422:
+            errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
+            reasons = "; ".join(
+                self.scrub(str(e.get("message") or f"{e.get('field')} {e.get('code')}"))
+                if isinstance(e, dict)
+                else self.scrub(str(e))
+                for e in errors or []
+            )
+            hint = (
+                " (pass draft=false: this repository does not accept draft pull requests)"
+                if "draft" in reasons.lower()
+                else ""
+            )
+            return ToolInputError(
+                f"GitHub refused to {what} in {full}: {detail}{': ' + reasons if reasons else ''}{hint}"
+            )
+        return UnavailableError(f"GitHub failed to {what} in {full} ({detail}): try again later")
+
+    # -- repositories and branches -------------------------------------------------------------------
+
+    def full_name(self, repo: RepoConfig) -> str:
+        if not repo.github:
+            raise ToolInputError(
+                f'repo {repo.name!r} has no `github = "owner/name"` in its [[repos]] table: add it, or set '
+                "pr_provider = 'local' to keep pull requests local"
+            )
+        return repo.github
+
+    def _repo(self, repo: RepoConfig) -> Repository:
+        full = self.full_name(repo)
+        with self._lock:
+            cached = self._repos.get(full)
+        if cached is None:
+            cached = self._client.get_repo(full)  # lazy: no request until something is read
+            with self._lock:
+                self._repos[full] = cached
+        return cached
+
+    def remote_for(self, repo: RepoConfig) -> str:
+        return repo.remote or f"{web_url(self.base_url)}/{self.full_name(repo)}.git"
+
+    def _git_auth(self, remote: str) -> dict[str, str]:
+        """The token as an http header scoped to GitHub's host, passed through git's environment."""
+        web = web_url(self.base_url)
+        if not remote.startswith(web + "/"):
+            return {}  # another host or ssh: its own credentials apply, ours never leave for it
+        basic = base64.b64encode(f"x-access-token:{self._token}".encode()).decode()
+        return {
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": f"http.{web}/.extraheader",
+            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+        }
+
+    def push(self, repo: RepoConfig, branch: str) -> str:
+        """Push, then confirm GitHub sees the branch at our commit (so `remote` is really that repo)."""
+        remote = self.remote_for(repo)
+        shown = self.scrub(remote)
+        try:
+            git.push_branch(repo.path, remote, branch, extra_env=self._git_auth(remote))
+        except (ToolInputError, UnavailableError) as exc:
+            raise type(exc)(self.scrub(str(exc))) from exc
+        local = git.commit_of(repo.path, branch)
+        github_repo = self._repo(repo)
+        try:
+            ref = self._call(
+                lambda: github_repo.get_git_ref(f"heads/{branch}").object.sha, "read the pushed branch", repo
+            )
+        except NotFoundError as exc:
+            raise UnavailableError(
+                f"pushed {branch!r} to {shown}, but GitHub repository {repo.github} has no such branch: the repo's "
+                "`remote` must be that GitHub repository (or leave `remote` unset)"
+            ) from exc
+        if ref != local:
+            raise UnavailableError(
+                f"pushed {branch!r} to {shown}, but GitHub's {repo.github} has it at another commit: the repo's "
+                "`remote` must be that GitHub repository (or leave `remote` unset)"
+            )
+        return shown
+
+    # -- pull requests -------------------------------------------------------------------------------
+
+    def _checks(self, github_repo: Repository, sha: str) -> Any:
+        commit = github_repo.get_commit(sha)
+        statuses = [s.state for s in commit.get_combined_status().statuses]
+        runs = [
+            (r.status, r.conclusion)
+            for _, r in zip(range(MAX_CHECK_RUNS), commit.get_check_runs(), strict=False)
+        ]
+        return combine(statuses, runs)
+
+    def _model(
+        self, repo: RepoConfig, github_repo: Repository, pull: GitHubPull, labels: Iterable[str] = ()
+    ) -> PullRequest:
+        signature, finding_id = parse_marker(pull.body)
+        names = sorted({label.name for label in pull.labels} | set(labels))
+        status: Status = (
+            "merged" if pull.merged_at is not None else "open" if pull.state == "open" else "closed"
+        )
+        return PullRequest(
+            repo=repo.name,
+            number=pull.number,
+            title=pull.title,
+            status=status,
+            draft=bool(pull.draft),
+            checks=self._checks(github_repo, pull.head.sha),
+            signature=signature,
+            finding_id=finding_id,
+            url=pull.html_url,
+            head=pull.head.ref,
+            base=pull.base.ref,
+            labels=names,
+            created_at=_utc(pull.created_at) or "",
+            updated_at=_utc(pull.updated_at) or "",
+            merged_at=_utc(pull.merged_at),
+        )
+
+    def get(self, repo: RepoConfig, number: int) -> PullRequest:
+        github_repo = self._repo(repo)
+        try:
+            return self._call(
+                lambda: self._model(repo, github_repo, github_repo.get_pull(number)),
+                f"read pull request #{number}",
+                repo,
+            )
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"no pull request #{number} in {repo.github}: list them with list_pull_requests"
+            ) from exc
+
+    def _ours(self, repo: RepoConfig, state: str) -> Iterable[Any]:
+        """Issues labelled self-improver that are pull requests, newest first (GitHub filters the label)."""
+        issues = self._repo(repo).get_issues(state=state, labels=[LABEL], sort="created", direction="desc")
+        for _, issue in zip(range(MAX_SCAN), issues, strict=False):
+            if issue.pull_request is not None:
+                yield issue
+
+    def find_open_by_signature(self, repo: RepoConfig, signature: str) -> PullRequest | None:
+        def scan() -> int | None:
+            return next(
+                (
+                    i.number
+                    for i in self._ours(repo, "open")
+                    if is_ours([lb.name for lb in i.labels], i.body, signature)
+                ),
+                None,
+            )
+
+        number = self._call(scan, "look for an open pull request of this signature", repo)
+        return None if number is None else self.get(repo, number)
+
+    def _open_by_head(self, github_repo: Repository, repo: RepoConfig, branch: str) -> GitHubPull | None:
+        owner = self.full_name(repo).split("/")[0]
+        return next(iter(github_repo.get_pulls(state="open", head=f"{owner}:{branch}")), None)
+
+    def find_open_by_head(self, repo: RepoConfig, branch: str) -> PullRequest | None:
+        github_repo = self._repo(repo)
+        found = self._call(
+            lambda: self._open_by_head(github_repo, repo, branch), "look up pull requests of the branch", repo
+        )
+        return (
+            None
+            if found is None
+            else self._call(lambda: self._model(repo, github_repo, found), "read checks", repo)
+        )
+
+    def count_open(self, repos: list[RepoConfig]) -> int:
+        total = 0
+        for repo in repos:
+            if repo.github:
+                total += self._call(
+                    lambda repo=repo: sum(1 for i in self._ours(repo, "open") if parse_marker(i.body)[0]),  # type: ignore[misc]
+                    "count open self-improver pull requests",
+                    repo,
+                )
+        return total
+
+    def create(self, draft: PullDraft, run_id: str) -> PullRequest:
+        repo = draft.repo
+        github_repo = self._repo(repo)
+
+        def send() -> GitHubPull:
+            return github_repo.create_pull(
+                base=repo.default_branch,
+                head=draft.branch,
+                title=draft.title,
+                body=draft.body,
+                draft=draft.draft,
+            )
+
+        def existing() -> GitHubPull | None:
+            return self._open_by_head(github_repo, repo, draft.branch)
+
+        try:
+            pull = create_once(self.policy, send, existing, "create the pull request", self._sleep)
+        except GithubException as exc:
+            already = exc.status == 422 and "already exists" in str(exc.data).lower()
+            found = self._call(existing, "look up pull requests of the branch", repo) if already else None
+            if found is None:
+                raise self._problem(exc, "create the pull request", repo) from exc
+            pull = found
+        except requests.RequestException as exc:
+            raise UnavailableError(
+                self.scrub(f"cannot reach GitHub at {self.base_url}: {type(exc).__name__}")
+            ) from exc
+        except UnavailableError as exc:
+            raise UnavailableError(self.scrub(str(exc))) from exc
+        self._call(lambda: pull.add_to_labels(*draft.labels), "label the pull request", repo)
+        return self._call(lambda: self._model(repo, github_repo, pull, draft.labels), "read checks", repo)
+
+    def page(
+        self, repo: RepoConfig, state: StateFilter, before_number: int | None, limit: int
+    ) -> list[PullRequest]:
+        api_state = {"open": "open", "merged": "closed", "closed": "closed", "all": "all"}[state]
+
+        def numbers() -> list[int]:
+            chosen: list[int] = []
+            for issue in self._ours(repo, api_state):
+                if before_number is not None and issue.number >= before_number:
+                    continue
+                merged = issue.pull_request.merged_at is not None
+                if (state == "merged" and not merged) or (state == "closed" and merged):
+                    continue
+                chosen.append(issue.number)
+                if len(chosen) >= limit:
+                    break
+            return chosen
+
+        return [self.get(repo, n) for n in self._call(numbers, "list pull requests", repo)]
+
+    def close(self) -> None:
+        self._client.close()

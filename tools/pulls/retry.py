@@ -1,0 +1,152 @@
+"""Retries for GitHub calls: transient failures (5xx, secondary rate limits, dropped connections) wait
+and try again; creates are looked up before each retry so a lost answer never makes a duplicate.
+
+GitHub may answer 502 *after* creating a pull request, so blindly re-sending the POST would open a
+second one. `create_once` therefore asks "does it exist now?" between attempts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import requests
+from github.GithubException import GithubException
+
+from ..support.problems import UnavailableError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Sleep = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying: `attempts` tries in all, waits doubling from `base_delay`.
+
+    A wait GitHub asks for (Retry-After, rate-limit reset) is honoured when it is at most
+    `max_delay`; a longer one ends the call with a message saying when to try again.
+    """
+
+    attempts: int = 4
+    base_delay: float = 1.0
+    max_delay: float = 60.0
+    # GitHub: "if you get a secondary rate limit without retry-after, wait at least one minute".
+    secondary_limit_default: float = 60.0
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.max_delay, self.base_delay * (2**attempt))
+
+
+def _header(exc: GithubException, name: str) -> str | None:
+    for key, value in (exc.headers or {}).items():
+        if key.lower() == name:
+            return str(value)
+    return None
+
+
+def _message(exc: GithubException) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    return str(data.get("message") or exc.message or "")
+
+
+def is_secondary_rate_limit(exc: GithubException) -> bool:
+    text = _message(exc).lower()
+    return exc.status in (403, 429) and (
+        "secondary rate limit" in text or _header(exc, "retry-after") is not None
+    )
+
+
+def is_primary_rate_limit(exc: GithubException) -> bool:
+    return exc.status in (403, 429) and _header(exc, "x-ratelimit-remaining") == "0"
+
+
+def wait_for(exc: Exception, policy: RetryPolicy, attempt: int) -> float | None:
+    """Seconds to wait before trying again, or None when `exc` is not worth retrying."""
+    if isinstance(exc, requests.ConnectionError | requests.Timeout):
+        return policy.backoff(attempt)
+    if not isinstance(exc, GithubException):
+        return None
+    retry_after = _header(exc, "retry-after")
+    if retry_after is not None and retry_after.strip().isdigit():
+        asked = float(retry_after)
+    elif is_primary_rate_limit(exc) and (_header(exc, "x-ratelimit-reset") or "").isdigit():
+        asked = max(0.0, float(_header(exc, "x-ratelimit-reset") or 0) - datetime.now(UTC).timestamp())
+    elif is_secondary_rate_limit(exc):
+        asked = max(policy.backoff(attempt), policy.secondary_limit_default)
+    elif exc.status >= 500:
+        asked = policy.backoff(attempt)
+    else:
+        return None
+    if asked > policy.max_delay:
+        raise UnavailableError(
+            f"GitHub asks to wait {asked:.0f}s before the next request (rate limit): nothing more was sent; "
+            "try again after that time"
+        ) from exc
+    return asked
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, GithubException):
+        return f"HTTP {exc.status} {_message(exc)}".strip()
+    return type(exc).__name__
+
+
+def with_retries(policy: RetryPolicy, call: Callable[[], T], what: str, sleep: Sleep = time.sleep) -> T:
+    """`call()` with retries on transient failures; other errors propagate unchanged."""
+    for attempt in range(policy.attempts):
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - classified just below, the rest re-raised
+            wait = wait_for(exc, policy, attempt)
+            if wait is None:
+                raise
+            if attempt + 1 >= policy.attempts:
+                raise _gave_up(what, exc, policy) from exc
+            log.info("GitHub %s: %s, retrying in %.1fs", what, describe(exc), wait)
+            sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def create_once(
+    policy: RetryPolicy,
+    create: Callable[[], T],
+    find_existing: Callable[[], T | None],
+    what: str,
+    sleep: Sleep = time.sleep,
+) -> T:
+    """Create something at most once: after a transient failure, look it up before sending again."""
+    for attempt in range(policy.attempts):
+        try:
+            return create()
+        except Exception as exc:  # noqa: BLE001 - classified just below, the rest re-raised
+            wait = wait_for(exc, policy, attempt)
+            if wait is None:
+                raise
+            if attempt + 1 >= policy.attempts:
+                found = with_retries(policy, find_existing, f"{what} (lookup)", sleep)
+                if found is not None:
+                    return found
+                raise _gave_up(what, exc, policy) from exc
+            log.info(
+                "GitHub %s: %s, checking whether it was created, then retrying in %.1fs",
+                what,
+                describe(exc),
+                wait,
+            )
+            sleep(wait)
+            found = with_retries(policy, find_existing, f"{what} (lookup)", sleep)
+            if found is not None:
+                return found
+    raise AssertionError("unreachable")
+
+
+def _gave_up(what: str, exc: Exception, policy: RetryPolicy) -> UnavailableError:
+    return UnavailableError(
+        f"GitHub {what} failed {policy.attempts} times ({describe(exc)}): GitHub seems unavailable; "
+        "try again later (nothing was duplicated)"
+    )
