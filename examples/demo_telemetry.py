@@ -1168,3 +1168,57 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def extend_demo_db(
+    path: Path, until: datetime, fixed: tuple[str, ...] = ("imap", "attribute"), seed: int = 11
+) -> int:
+    """Add the nights after the demo's: the same system from its last task up to `until`, with the
+    `fixed` failure families gone (their fixes were merged). Returns how many tasks were added.
+
+    Used by the demo's later night to show an impact verdict; the tasks still running at the old
+    anchor are finished as done.
+    """
+    rng = random.Random(seed)
+    until = (until if until.tzinfo else until.replace(tzinfo=UTC)).astimezone(UTC)
+    conn = open_writable(str(path))
+    try:
+        last_text = conn.execute("SELECT MAX(created_at) FROM tasks").fetchone()[0]
+        last = datetime.strptime(last_text, _TIME).replace(tzinfo=UTC)
+        families = ["gateway", "gateway", "gateway", *(f for f in _OTHERS if f not in fixed)]
+        rows: list[tuple[object, ...]] = []
+        day_start = datetime.combine(last.date(), time(0), tzinfo=UTC)
+        while day_start < until:
+            start = max(day_start, last + timedelta(minutes=1))
+            end = min(day_start + timedelta(days=1), until)
+            share = (end - start).total_seconds() / 86400
+            volume = int(rng.randint(130, 180) * share)
+            failed = rng.choices((0, 1, 2, 3), weights=(2, 4, 3, 1))[0] if share > 0.5 else 0
+            tasks = [_failed(rng, 0, rng.choice(families)) for _ in range(failed)]
+            tasks += [_done(rng, 0) for _ in range(max(0, volume - failed))]
+            for task in tasks:
+                span_s = max(1, int((end - start).total_seconds()) - (task.duration_ms or 0) // 1000 - 1)
+                created = start + timedelta(seconds=rng.randrange(span_s))
+                finished = created + timedelta(milliseconds=task.duration_ms or 0)
+                f = task.failure
+                rows.append((
+                    created.strftime(_TIME), task.status, f and f"{f.error_type}: {f.message}",
+                    created.strftime(_TIME), task.agent, task.task_name, finished.strftime(_TIME),
+                    task.duration_ms, f and f.error_type, f and f.traceback,
+                    json.dumps(task.metadata, sort_keys=True, separators=(",", ":")),
+                ))
+            day_start += timedelta(days=1)
+        rows.sort(key=lambda r: str(r[0]))
+        with conn:
+            conn.execute(
+                "UPDATE tasks SET status = 'done', finished_at = ?, duration_ms = 60000 WHERE status = 'running'",
+                ((last + timedelta(minutes=1)).strftime(_TIME),),
+            )
+            conn.executemany(
+                "INSERT INTO tasks (created_at, status, error, started_at, agent, task_name, finished_at, "
+                "duration_ms, error_type, traceback, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+    finally:
+        conn.close()
+    return len(rows)

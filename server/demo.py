@@ -16,6 +16,7 @@ from mcp import Client
 from ..examples.demo_telemetry import DEMO_ANCHOR, build_demo_db
 from .app import build_server
 from .config import Settings
+from .demo_fix_loop import run_fix_loop
 
 # The seed article's two queries, with date('now') pinned to the demo's night so they can run on it.
 SEED_DAILY = "SELECT status, COUNT(*) FROM tasks WHERE date(created_at) = date('now') GROUP BY status"
@@ -72,16 +73,22 @@ async def answer_nightly_questions(settings: Settings) -> None:
                 print("    ... (more rows)")
 
 
+REAL_HOST_NOTE = """
+To run the same loop with a real MCP host, point it at your repository and telemetry, e.g. Claude Code:
+  claude mcp add self-improver -- self-improver serve --config self-improver.toml
+and ask it to follow the `nightly_self_improvement` prompt (examples/scheduling/ has cron, systemd,
+GitHub Actions and host configs).
+"""
+
+
 def run_demo(settings: Settings) -> int:
     with tempfile.TemporaryDirectory(prefix="self-improver-demo-") as tmp:
-        data_dir = Path(tmp)
-        facts = build_demo_db(data_dir / "telemetry.db", anchor=settings.now or DEMO_ANCHOR)
+        workdir = Path(tmp)
+        facts = build_demo_db(workdir / "telemetry.db", anchor=settings.now or DEMO_ANCHOR)
         demo = settings.model_copy(
-            update={
-                "data_dir": data_dir,
-                "telemetry_db": facts.path,
-                "now": facts.anchor,
-            }
+            update={"data_dir": workdir / "data", "telemetry_db": facts.path, "now": facts.anchor}
         )
         asyncio.run(answer_nightly_questions(demo))
+        asyncio.run(run_fix_loop(workdir, facts.path, facts.anchor.isoformat()))
+        print(REAL_HOST_NOTE)
     return 0
