@@ -11,7 +11,7 @@ O(n^2) for a new shape of n <= 40 tokens (see `template_miner`); overall linear 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .analyze import analyze_error, describe_message, split_error_type
 from .exception_names import short_name
@@ -26,13 +26,11 @@ DEFAULT_MIN_ANCHOR_WORDS = 1
 _MAX_REMEMBERED_MESSAGES = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class PendingMessage:
+class PendingMessage(NamedTuple):
     """A log-style message placed in the miner: its signature is read from its cluster when resolved,
     so it reflects templates generalised after it arrived."""
 
-    tokens: tuple[str, ...]
-    group: str
+    cluster: TemplateCluster
     error_type: str | None
 
 
@@ -72,10 +70,8 @@ class SignatureClusterer:
             if analysed.kind == "traceback":
                 return analysed
         error_type, body = split_error_type(message, error_type)
-        tokens = mask_tokens(body)
-        group = short_name(error_type) or ""
-        self._miner.add(tokens, group, body)
-        return PendingMessage(tokens, group, error_type)
+        cluster = self._miner.add(mask_tokens(body), short_name(error_type) or "", body)
+        return PendingMessage(cluster, error_type)
 
     def consolidate(self) -> None:
         """Regroup earlier log-style messages under templates generalised since (see TemplateMiner)."""
@@ -94,8 +90,7 @@ class SignatureClusterer:
             if isinstance(placement, ErrorSignature):
                 out.append(placement.signature)
                 continue
-            cluster = self._miner.cluster_of(placement.tokens, placement.group)
-            assert cluster is not None, "placed shapes are always in the miner"
+            cluster = placement.cluster.root()
             signature = ids.get(id(cluster))
             if signature is None:
                 fingerprint = message_fingerprint(placement.error_type, cluster.text)
@@ -106,8 +101,7 @@ class SignatureClusterer:
     def _resolve(self, placement: ErrorSignature | PendingMessage) -> ErrorSignature:
         if isinstance(placement, ErrorSignature):
             return placement
-        cluster = self._miner.cluster_of(placement.tokens, placement.group)
-        assert cluster is not None, "placed shapes are always in the miner"
+        cluster = placement.cluster.root()
         key = (id(cluster), cluster.template)
         cached = self._resolved.get(key)
         if cached is None:

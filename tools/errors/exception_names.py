@@ -14,6 +14,8 @@ _CLASS_SUFFIX_RE = re.compile(
     r"[A-Z]\w*(?:Error|Exception|Warning|Exit|Interrupt|Timeout|Failure|Fault|Violation|Cancelled|Iteration)"
 )
 _LOWERCASE_NAMES = frozenset({"timeout", "error", "gaierror", "herror"})
+# Builtin class names that, alone, are far more often a log label (`Warning: disk almost full`).
+_LOG_LABELS = frozenset({"Warning"})
 # `Type: message` or a bare `Type` at the start of a message.
 _TYPE_PREFIX_RE = re.compile(r"\s*((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)(?::(?:\s+|$)|$)")
 # Anywhere in a log line, after a separator: `... ERROR worker: TimeoutError: IMAP timeout`.
@@ -23,6 +25,8 @@ _TYPE_INSIDE_RE = re.compile(r"(?:^|(?<=[\s:\[(]))((?:[A-Za-z_]\w*\.)*[A-Z]\w*)(
 def is_exception_name(name: str) -> bool:
     """True when a (possibly dotted) name looks like an exception class, not a log level or a word."""
     last = name.rsplit(".", 1)[-1]
+    if name in _LOG_LABELS:
+        return False
     if last in BUILTIN_EXCEPTIONS or _CLASS_SUFFIX_RE.fullmatch(last):
         return True
     return "." in name and last in _LOWERCASE_NAMES

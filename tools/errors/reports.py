@@ -7,7 +7,7 @@ from it and evidence (messages, tracebacks) from the telemetry database.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -16,7 +16,14 @@ from typing import Any
 from ..support.problems import NotFoundError, ToolInputError
 from ..telemetry.schema import FAILED_STATUSES
 from ..telemetry.store import TelemetryStore
-from ..telemetry.windows import Window, parse_timestamp, range_predicate, trailing_window, utc_text
+from ..telemetry.windows import (
+    Window,
+    local_midnight,
+    parse_timestamp,
+    range_predicate,
+    trailing_window,
+    utc_text,
+)
 from .analyze import analyze_error
 from .lifecycle import STATES, state_of
 from .redact import redact_secrets
@@ -44,24 +51,43 @@ class ErrorContext:
         return redact_secrets(text or "", redact_emails=self.redact_emails)[:limit]
 
 
-def _local_day(created_utc: str, ctx: ErrorContext) -> date:
-    return parse_timestamp(created_utc).astimezone(ctx.telemetry.tz).date()
+@dataclass
+class SignatureDays:
+    """One signature's occurrences in a window, per local day, aggregated by the store."""
+
+    daily: Counter[date]
+    agents: set[str]
+    newest: str = ""
+
+    @property
+    def count(self) -> int:
+        return sum(self.daily.values())
+
+
+async def _per_signature(
+    ctx: ErrorContext, window: Window, signature: str | None = None, agent: str | None = None
+) -> dict[str, SignatureDays]:
+    days = window.days
+    starts = [utc_text(local_midnight(d, ctx.telemetry.tz)) for d in days[1:]]
+    rows = await asyncio.to_thread(ctx.signatures.daily_counts, window, starts, signature, agent)
+    found: dict[str, SignatureDays] = {}
+    for row in rows:
+        entry = found.setdefault(row["signature"], SignatureDays(Counter(), set()))
+        entry.daily[days[min(row["day"], len(days) - 1)]] += int(row["n"])
+        entry.agents.update(a for a in (row["agents"] or "").split(",") if a)
+        entry.newest = max(entry.newest, row["newest"])
+    return found
 
 
 async def _states(ctx: ErrorContext, names: set[str]) -> dict[str, str]:
     """Current lifecycle state of each signature (needs the last 8 days of daily counts)."""
     now = ctx.telemetry.now()
-    recent = trailing_window(8, None, ctx.telemetry.tz, now)
-    rows = await asyncio.to_thread(ctx.signatures.window_rows, recent)
-    daily: dict[str, Counter[date]] = defaultdict(Counter)
-    for row in rows:
-        if row["signature"] in names:
-            daily[row["signature"]][_local_day(row["created_at"], ctx)] += 1
+    recent = await _per_signature(ctx, trailing_window(8, None, ctx.telemetry.tz, now))
     meta = await asyncio.to_thread(ctx.signatures.signatures, names)
     today = now.astimezone(ctx.telemetry.tz).date()
     return {
         name: state_of(
-            dict(daily[name]),
+            dict(recent[name].daily) if name in recent else {},
             parse_timestamp(m["first_seen"]),
             parse_timestamp(m["last_seen"]),
             today,
@@ -118,23 +144,18 @@ async def top_errors(
     await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress)
     window = trailing_window(days, until, ctx.telemetry.tz, ctx.telemetry.now())
     total, failed, unavailable = await _window_totals(ctx, window, agent)
-    rows = await asyncio.to_thread(ctx.signatures.window_rows, window)
-    by_sig: dict[str, list[Any]] = defaultdict(list)
-    for row in rows:
-        if agent is None or row["agent"] == agent:
-            by_sig[row["signature"]].append(row)
+    by_sig = await _per_signature(ctx, window, agent=agent)
     current = await _states(ctx, set(by_sig))
     wanted = [s for s in by_sig if not states or current.get(s) in states]
-    ranked = sorted(wanted, key=lambda s: (-len(by_sig[s]), s))
+    ranked = sorted(wanted, key=lambda s: (-by_sig[s].count, s))
     shown = ranked[:limit]
     meta = await asyncio.to_thread(ctx.signatures.signatures, shown)
-    newest = {s: sorted(by_sig[s], key=lambda r: r["created_at"], reverse=True)[:samples] for s in shown}
-    messages = await _messages(ctx, [r["task_id"] for s in shown for r in newest[s][:1]])
+    newest = {s: await asyncio.to_thread(ctx.signatures.newest_tasks, s, window, samples) for s in shown}
+    messages = await _messages(ctx, [newest[s][0] for s in shown if newest[s]])
     groups = []
     for sig in shown:
-        occurrences = by_sig[sig]
-        per_day = Counter(_local_day(r["created_at"], ctx) for r in occurrences)
-        example = messages.get(newest[sig][0]["task_id"])
+        found = by_sig[sig]
+        example = messages.get(newest[sig][0]) if newest[sig] else None
         m = meta[sig]
         groups.append(
             ErrorGroup(
@@ -143,15 +164,15 @@ async def top_errors(
                 error_type=m["error_type"],
                 template=ctx.redact(m["template"]),
                 example=ctx.redact(example["error"] if example else ""),
-                count=len(occurrences),
-                tasks_affected=len({r["task_id"] for r in occurrences}),
-                rate_per_1000=round(1000 * len(occurrences) / total, 2) if total else 0.0,
-                agents=sorted({r["agent"] for r in occurrences if r["agent"]}),
+                count=found.count,
+                tasks_affected=found.count,
+                rate_per_1000=round(1000 * found.count / total, 2) if total else 0.0,
+                agents=sorted(found.agents),
                 first_seen=m["first_seen"],
                 last_seen=m["last_seen"],
                 state=current.get(sig, "ongoing"),
-                trend=[DayCount(day=d.isoformat(), count=per_day.get(d, 0)) for d in window.days],
-                sample_task_ids=[r["task_id"] for r in newest[sig]],
+                trend=[DayCount(day=d.isoformat(), count=found.daily.get(d, 0)) for d in window.days],
+                sample_task_ids=newest[sig],
             )
         )
     return TopErrors(
@@ -195,9 +216,9 @@ async def error_cluster(
         _root(ctx),
     )
     window = trailing_window(days, None, ctx.telemetry.tz, ctx.telemetry.now())
-    recent = await asyncio.to_thread(ctx.signatures.window_rows, window, signature)
-    per_day = Counter(_local_day(r["created_at"], ctx) for r in recent)
-    all_rows = await asyncio.to_thread(ctx.signatures.window_rows, _all_time(ctx), signature)
+    recent = (await _per_signature(ctx, window, signature)).get(signature)
+    per_day = recent.daily if recent else Counter()
+    ever = (await _per_signature(ctx, _all_time(ctx), signature)).get(signature)
     state = (await _states(ctx, {signature}))[signature]
     _, _, unavailable = await _window_totals(ctx, window, None)
     return ErrorCluster(
@@ -209,7 +230,7 @@ async def error_cluster(
         first_seen=meta["first_seen"],
         last_seen=meta["last_seen"],
         occurrences=int(meta["occurrences"]),
-        agents=sorted({r["agent"] for r in all_rows if r["agent"]}),
+        agents=sorted(ever.agents) if ever else [],
         per_day=[DayCount(day=d.isoformat(), count=per_day.get(d, 0)) for d in window.days],
         chain=list(parsed.chain),
         traceback=ctx.redact(representative["traceback"], MAX_TRACEBACK) if representative else None,
@@ -222,9 +243,9 @@ async def error_cluster(
 
 
 def _all_time(ctx: ErrorContext) -> Window:
+    """Every occurrence ever stored, counted as one bucket (first_day = last_day)."""
     now = ctx.telemetry.now()
-    start = datetime(1970, 1, 2, tzinfo=now.tzinfo)
-    return Window(start, now + timedelta(days=1), start.date(), now.date())
+    return Window(datetime(1970, 1, 2, tzinfo=now.tzinfo), now + timedelta(days=1), now.date(), now.date())
 
 
 def _frame_context(frame: Any, ctx: ErrorContext) -> FrameContext:

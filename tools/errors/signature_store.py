@@ -142,6 +142,53 @@ class SignatureStore:
                 params,
             ).fetchall()
 
+    def daily_counts(
+        self,
+        window: Window,
+        day_starts: Sequence[str],
+        signature: str | None = None,
+        agent: str | None = None,
+    ) -> list[sqlite3.Row]:
+        """(signature, day index, count, agents, newest) per signature and local day, aggregated in SQL.
+
+        `day_starts` are the UTC texts at which each local day after the first begins; our
+        `created_at` is canonical UTC text, so plain text comparison buckets rows by local day, and
+        the work in Python is per signature and day, not per task.
+        """
+        params: dict[str, Any] = window.sql_params()
+        bucket = (
+            "CASE "
+            + " ".join(f"WHEN created_at < :d{i} THEN {i}" for i in range(len(day_starts)))
+            + f" ELSE {len(day_starts)} END"
+            if day_starts
+            else "0"
+        )
+        params |= {f"d{i}": start for i, start in enumerate(day_starts)}
+        extra = ""
+        if signature is not None:
+            extra, params["signature"] = " AND signature = :signature", signature
+        if agent is not None:
+            extra, params["agent"] = extra + " AND agent = :agent", agent
+        with self._connect() as conn:
+            return conn.execute(
+                f"SELECT signature, {bucket} AS day, COUNT(*) AS n, group_concat(DISTINCT agent) AS agents, "
+                f"MAX(created_at) AS newest FROM task_signatures WHERE {range_predicate()}{extra} "
+                "GROUP BY signature, day",
+                params,
+            ).fetchall()
+
+    def newest_tasks(self, signature: str, window: Window, limit: int) -> list[int | str]:
+        params: dict[str, Any] = window.sql_params() | {"signature": signature, "limit": limit}
+        with self._connect() as conn:
+            return [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT task_id FROM task_signatures WHERE signature = :signature AND {range_predicate()} "
+                    "ORDER BY created_at DESC LIMIT :limit",
+                    params,
+                )
+            ]
+
     def signatures(self, names: Iterable[str]) -> dict[str, sqlite3.Row]:
         wanted = list(names)
         found: dict[str, sqlite3.Row] = {}

@@ -22,6 +22,7 @@ memory O(distinct shapes * n), capped by `max_families`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .parameterize import WILDCARD
@@ -133,9 +134,11 @@ class TemplateMiner:
         before or after the evidence; O(clusters * patterns * n).
         """
         for cluster in self.clusters():
-            matched = self._match_generalised(cluster.template, cluster.group)
-            if matched is not None and matched is not cluster.root():
-                matched.absorb(cluster.root())
+            root = cluster.root()
+            for matched in self._generalised_matches(root.template, root.group):
+                if matched is not root:
+                    matched.absorb(root)
+                    break
 
     def _place_new_shape(self, tokens: Shape, group: str, example: str) -> TemplateCluster:
         matched = self._match_generalised(tokens, group)
@@ -152,14 +155,17 @@ class TemplateMiner:
         return cluster if merged is None else merged
 
     def _match_generalised(self, tokens: Shape, group: str) -> TemplateCluster | None:
+        return next(self._generalised_matches(tokens, group), None)
+
+    def _generalised_matches(self, tokens: Shape, group: str) -> Iterator[TemplateCluster]:
+        """Generalised templates covering `tokens`, the most specific first."""
         for pattern in self._patterns.get((group, len(tokens)), ()):
             masked = list(tokens)
             for position in pattern:
                 masked[position] = WILDCARD
             found = self._generalised.get((group, tuple(masked)))
             if found is not None:
-                return found.root()
-        return None
+                yield found.root()
 
     def _join_families(self, cluster: TemplateCluster, keys: list[int]) -> TemplateCluster | None:
         """Register a cluster in the families of its word positions; returns a generalisation it caused."""
