@@ -27,13 +27,13 @@ AGENT_FIX = [
         "replace": (
             "    @property\n"
             "    def _email_context_until(self) -> dict[str, float]:\n"
-            "        if hasattr(self, \"_email_handler\") and hasattr(self._email_handler, \"_email_context_until\"):\n"
+            '        if hasattr(self, "_email_handler") and hasattr(self._email_handler, "_email_context_until"):\n'
             "            return self._email_handler._email_context_until\n"
             "        return {}\n"
             "\n"
             "    @_email_context_until.setter\n"
             "    def _email_context_until(self, value: dict[str, float]) -> None:\n"
-            "        if hasattr(self, \"_email_handler\") and hasattr(self._email_handler, \"_email_context_until\"):\n"
+            '        if hasattr(self, "_email_handler") and hasattr(self._email_handler, "_email_context_until"):\n'
             "            self._email_handler._email_context_until = value\n"
             "\n"
             "    def _should_refresh_context(self, mailbox: str) -> bool:\n"
@@ -41,12 +41,12 @@ AGENT_FIX = [
     },
     {
         "path": "tests/test_agent.py",
-        "search": "@pytest.mark.xfail(raises=AttributeError, strict=True, reason=\"known bug: _email_context_until\")\n",
+        "search": '@pytest.mark.xfail(raises=AttributeError, strict=True, reason="known bug: _email_context_until")\n',
         "replace": "",
     },
 ]
 
-IMAP_FIX = '''--- a/email_agent/imap_client.py
+IMAP_FIX = """--- a/email_agent/imap_client.py
 +++ b/email_agent/imap_client.py
 @@ -20,2 +20,14 @@
      async def connect(self) -> None:
@@ -66,18 +66,23 @@ IMAP_FIX = '''--- a/email_agent/imap_client.py
 --- a/tests/test_imap_client.py
 +++ b/tests/test_imap_client.py
 @@ -7,3 +7,2 @@
- 
+
 -@pytest.mark.xfail(raises=TimeoutError, strict=True, reason="known bug: no retry on IMAP timeout")
  def test_connect_retries_timeouts_with_exponential_backoff(monkeypatch):
-'''
+"""
 
 
 def prepare_repo(workdir: Path) -> Path:
     """Copy the example agent into a fresh git repository with one commit on main."""
     repo = workdir / "email-agent"
     shutil.copytree(EXAMPLE_REPO, repo, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    env = {**os.environ, "GIT_AUTHOR_NAME": "demo", "GIT_AUTHOR_EMAIL": "demo@localhost",
-           "GIT_COMMITTER_NAME": "demo", "GIT_COMMITTER_EMAIL": "demo@localhost"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "demo",
+        "GIT_AUTHOR_EMAIL": "demo@localhost",
+        "GIT_COMMITTER_NAME": "demo",
+        "GIT_COMMITTER_EMAIL": "demo@localhost",
+    }
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "email agent"]):
         subprocess.run(["git", "-C", str(repo), *args], check=True, env=env, capture_output=True)
     return repo
@@ -110,8 +115,21 @@ async def run_fix_loop(workdir: Path, telemetry_db: Path, now: str) -> list[dict
     env = {k: v for k, v in os.environ.items() if not k.startswith("SELF_IMPROVER_") and k != "GITHUB_TOKEN"}
     params = StdioServerParameters(
         command=sys.executable,
-        args=["-m", "self_improver.server.cli", "serve", "--config", str(config), "--telemetry-db",
-              str(telemetry_db), "--data-dir", str(workdir / "data"), "--now", now, "--log-level", "WARNING"],
+        args=[
+            "-m",
+            "self_improver.server.cli",
+            "serve",
+            "--config",
+            str(config),
+            "--telemetry-db",
+            str(telemetry_db),
+            "--data-dir",
+            str(workdir / "data"),
+            "--now",
+            now,
+            "--log-level",
+            "WARNING",
+        ],
         env=env,
     )
     print(f"\nThe fix loop, as a host would run it over stdio (repo copied to {repo}):")
@@ -120,7 +138,7 @@ async def run_fix_loop(workdir: Path, telemetry_db: Path, now: str) -> list[dict
         by_title = {g["title"]: g for g in top["groups"]}
         attribute = next(g for t, g in by_title.items() if "_email_context_until" in t)
         imap = next(g for t, g in by_title.items() if "IMAP timeout" in t)
-        fixes = [
+        fixes: list[tuple[dict[str, Any], str, dict[str, Any]]] = [
             (attribute, "Delegate _email_context_until to the email handler", {"edits": AGENT_FIX}),
             (imap, "Retry IMAP connect with exponential backoff", {"diff": IMAP_FIX}),
         ]
@@ -128,39 +146,60 @@ async def run_fix_loop(workdir: Path, telemetry_db: Path, now: str) -> list[dict
         for group, title, patch in fixes:
             detail = await _call(client, "error_cluster", signature=group["signature"])
             frame = detail["in_app_frames"][-1]
-            print(f"  {group['signature']} {group['title']}: {group['count']}x in 7 days, state {group['state']}")
+            print(
+                f"  {group['signature']} {group['title']}: {group['count']}x in 7 days, state {group['state']}"
+            )
             where = frame["repo_path"] or frame["file"]
             print(f"    key frame {where}:{frame['line']} in {frame['function']}: {frame['code']}")
             recalled = await _call(client, "recall_findings", signature=group["signature"])
             print(f"    memory: {len(recalled['findings'])} earlier finding(s)")
-            applied = await _call(client, "apply_patch", repo=REPO_NAME, signature=group["signature"],
-                                  title=title, **patch)
-            print(f"    apply_patch ({applied['mode']}): {applied['branch']} @ {applied['commit'][:10]}, "
-                  f"{len(applied['files_changed'])} file(s)")
+            applied = await _call(
+                client, "apply_patch", repo=REPO_NAME, signature=group["signature"], title=title, **patch
+            )
+            print(
+                f"    apply_patch ({applied['mode']}): {applied['branch']} @ {applied['commit'][:10]}, "
+                f"{len(applied['files_changed'])} file(s)"
+            )
             checks = await _call(client, "run_checks", repo=REPO_NAME, branch=applied["branch"])
             last = checks["output_tail"].strip().splitlines()[-1] if checks["output_tail"].strip() else ""
-            print(f"    run_checks: {'passed' if checks['passed'] else 'FAILED'} in {checks['duration_s']:.1f}s ({last})")
+            print(
+                f"    run_checks: {'passed' if checks['passed'] else 'FAILED'} in {checks['duration_s']:.1f}s ({last})"
+            )
             if not checks["passed"]:
                 continue
             finding = await _call(
-                client, "remember_finding",
+                client,
+                "remember_finding",
                 content=f"{group['title']} ({group['count']} failures in 7 days). Fix: {title}.",
                 confidence=0.8,
-                metadata={"signature": group["signature"], "error_type": group["error_type"],
-                          "occurrences": group["count"], "repo": REPO_NAME},
+                metadata={
+                    "signature": group["signature"],
+                    "error_type": group["error_type"],
+                    "occurrences": group["count"],
+                    "repo": REPO_NAME,
+                },
             )
             pr = await _call(
-                client, "open_pull_request", repo=REPO_NAME, branch=applied["branch"], title=title,
+                client,
+                "open_pull_request",
+                repo=REPO_NAME,
+                branch=applied["branch"],
+                title=title,
                 body=f"Fixes `{group['title']}` ({group['count']} failures in the last 7 days).",
-                signature=group["signature"], finding_id=finding["id"],
+                signature=group["signature"],
+                finding_id=finding["id"],
             )
             pull = pr["pull_request"]
-            print(f"    open_pull_request: #{pull['number']} {pull['url']} (pushed to {pr['pushed_to']}; "
-                  f"finding {finding['id']} updated: {pr['memory_updated']})")
+            print(
+                f"    open_pull_request: #{pull['number']} {pull['url']} (pushed to {pr['pushed_to']}; "
+                f"finding {finding['id']} updated: {pr['memory_updated']})"
+            )
             opened.append(pull)
         listed = await _call(client, "list_pull_requests")
         print("\n  Pull requests (list_pull_requests):")
         print("    #   status  checks   signature     title")
         for row in listed["pull_requests"]:
-            print(f"    {row['number']:<3} {row['status']:<7} {row['checks']:<8} {row['signature']}  {row['title']}")
+            print(
+                f"    {row['number']:<3} {row['status']:<7} {row['checks']:<8} {row['signature']}  {row['title']}"
+            )
     return opened

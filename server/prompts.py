@@ -74,7 +74,7 @@ def parse_prompt_file(name: str, text: str) -> PromptFile:
 
 def load_prompt_files() -> list[PromptFile]:
     folder = package_files.files("self_improver.prompts")
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".md"))
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".md")), key=lambda p: p.name)
     return [parse_prompt_file(p.name.removesuffix(".md"), p.read_text(encoding="utf-8")) for p in files]
 
 
