@@ -11,7 +11,7 @@ from .config import Settings
 from .context import lifespan_for
 from .prompts import register_prompts
 from .registry import Toolset
-from .toolsets import code, errors, github, insights, memory, telemetry
+from .toolsets import code, errors, github, insights, memory, reports, telemetry
 
 log = logging.getLogger("self_improver")
 
@@ -64,5 +64,6 @@ def build_server(settings: Settings) -> MCPServer:
             )
     if any(ts is memory.toolset for ts in selected_toolsets(settings)):
         memory.register_resources(server)
+    reports.register_resources(server, settings)
     register_prompts(server)
     return server

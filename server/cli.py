@@ -59,6 +59,24 @@ def build_parser() -> argparse.ArgumentParser:
         "memory", add_help=False, parents=[common], help="memory maintenance: download-model | reindex"
     )
 
+    nightly = sub.add_parser(
+        "nightly",
+        parents=[common],
+        help="the nightly run: cluster, verify merged fixes, remember, write the report; then the agent",
+    )
+    nightly.add_argument(
+        "--agent-cmd",
+        help='host agent command to start afterwards, e.g. "claude -p --mcp-config {mcp_config}" '
+        "({prompt_file}, {mcp_config} are replaced; the prompt is also stdin); also SELF_IMPROVER_AGENT_CMD",
+    )
+    nightly.add_argument(
+        "--agent-timeout", type=float, help="seconds the agent may run (default 1800), then it is ended"
+    )
+    nightly.add_argument("--no-agent", action="store_true", help="do not start the agent even if configured")
+    nightly.add_argument(
+        "--chart-days", type=int, default=28, help="days shown in the report's charts (default 28)"
+    )
+
     config = sub.add_parser("config", help="inspect configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     config_sub.add_parser("show", parents=[common], help="print the effective settings, secrets masked")
@@ -169,6 +187,45 @@ def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
     return run_memory_cli(list(args.args), settings)
 
 
+def cmd_nightly(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
+    from ..tools.nightly.console import NightlyConsole
+    from ..tools.nightly.run import Observers, run_nightly
+
+    if not 7 <= args.chart_days <= 90:
+        print("self-improver nightly: --chart-days must be from 7 to 90", file=sys.stderr)
+        return 2
+    updates: dict[str, Any] = {}
+    if args.agent_cmd is not None:
+        updates["agent_cmd"] = args.agent_cmd
+    if args.agent_timeout is not None:
+        if args.agent_timeout <= 0:
+            print("self-improver nightly: --agent-timeout must be more than 0 seconds", file=sys.stderr)
+            return 2
+        updates["agent_timeout_seconds"] = args.agent_timeout
+    if args.no_agent:
+        updates["agent_cmd"] = None
+    settings = settings.model_copy(update=updates)
+    console = NightlyConsole()
+    config_file = args.config or os.environ.get("SELF_IMPROVER_CONFIG")
+    try:
+        result = run_nightly(
+            settings,
+            config_file=Path(config_file) if config_file else None,
+            chart_days=args.chart_days,
+            observers=Observers(step=console.step, agent=console.agent, note=console.note),
+        )
+    except KeyboardInterrupt:
+        print("\nself-improver nightly: stopped; the run is recorded as failed", file=sys.stderr)
+        return 130
+    console.agent_done()
+    print(f"self-improver: {result.message}", file=sys.stderr)
+    if result.report_path is not None:
+        print(result.report_path)
+    return result.exit_code
+
+
 COMMANDS: dict[str, Any] = {
     "serve": cmd_serve,
     "config": cmd_config,
@@ -176,6 +233,7 @@ COMMANDS: dict[str, Any] = {
     "demo": cmd_demo,
     "cluster": cmd_cluster,
     "memory": cmd_memory,
+    "nightly": cmd_nightly,
 }
 
 

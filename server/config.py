@@ -17,6 +17,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ..tools.code.repo_config import RepoConfig
+from ..tools.pulls.merge_policy import AutoMergePolicy
 
 
 def default_data_dir() -> Path:
@@ -69,6 +70,18 @@ class Settings(BaseSettings):
     max_prs_per_run: int = Field(3, ge=0, le=50, description="Most pull requests one nightly run may open.")
     max_open_prs: int = Field(10, ge=0, le=200, description="Most open self-improver pull requests at once.")
     check_timeout_seconds: float = Field(600, gt=0, le=7200, description="Time limit of run_checks.")
+    agent_cmd: str | None = Field(
+        None,
+        description="Host agent command `self-improver nightly` starts after its own steps, e.g. "
+        '"claude -p --mcp-config {mcp_config}"; {prompt_file} and {mcp_config} are replaced, the prompt is stdin.',
+    )
+    agent_timeout_seconds: float = Field(
+        1800, gt=0, le=86400, description="Time limit of the host agent; its process group is ended then."
+    )
+    auto_merge: AutoMergePolicy = Field(
+        default_factory=AutoMergePolicy,
+        description="[auto_merge] table: when merge_pull_request may merge (enabled = false by default).",
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -100,6 +113,8 @@ class Settings(BaseSettings):
                 shown[name] = "********" if value.get_secret_value() else ""
             elif isinstance(value, Path | datetime):
                 shown[name] = str(value)
+            elif isinstance(value, BaseModel):
+                shown[name] = value.model_dump(mode="json")
             elif isinstance(value, list):
                 shown[name] = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
             else:

@@ -35,6 +35,8 @@ READ_ONLY = _hints(read_only=True, destructive=False, idempotent=True, open_worl
 READ_ONLY_REMOTE = _hints(read_only=True, destructive=False, idempotent=True, open_world=True)
 WRITE_IDEMPOTENT = _hints(read_only=False, destructive=False, idempotent=True, open_world=False)
 WRITE_ADDITIVE = _hints(read_only=False, destructive=False, idempotent=False, open_world=False)
+# Writes only our own records, reads a remote, and a repeat changes nothing more (e.g. syncing PR states).
+SYNC_FROM_REMOTE = _hints(read_only=False, destructive=False, idempotent=True, open_world=True)
 WRITE_REMOTE = _hints(read_only=False, destructive=False, idempotent=False, open_world=True)
 DESTRUCTIVE_REMOTE = _hints(read_only=False, destructive=True, idempotent=False, open_world=True)
 

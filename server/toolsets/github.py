@@ -10,23 +10,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from mcp.server.mcpserver import Context
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from ...tools.pulls.merge_policy import MergeResult
 from ...tools.pulls.models import OpenedPullRequest, PullRequestList, StateFilter, SyncResult
 from ..context import resources
-from ..registry import READ_ONLY_REMOTE, WRITE_REMOTE, Toolset
+from ..registry import DESTRUCTIVE_REMOTE, READ_ONLY_REMOTE, SYNC_FROM_REMOTE, WRITE_REMOTE, Toolset
 
 toolset = Toolset(
     "github",
     "Pull requests for fixes: open one per signature (deduplicated, capped, secret-scanned), list them with "
     "checks, record their state changes in memory.",
-)
-
-# Writes only our own records and memory, may read GitHub, and a repeat changes nothing more: none of the
-# registry's presets says exactly that (WRITE_IDEMPOTENT is closed-world, WRITE_REMOTE not idempotent).
-SYNC_FROM_REMOTE = ToolAnnotations(
-    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
 )
 
 RepoName = Annotated[
@@ -132,3 +126,30 @@ async def sync_pull_requests(ctx: Context, repo: OptionalRepo = None) -> SyncRes
     Example: sync_pull_requests() or sync_pull_requests(repo="worker").
     """
     return await resources(ctx).pulls.sync_pull_requests(repo)
+
+
+@toolset.tool(title="Merge a low-risk self-improver pull request", annotations=DESTRUCTIVE_REMOTE)
+async def merge_pull_request(
+    ctx: Context,
+    number: Annotated[int, Field(ge=1, le=10**9, description="The pull request's number.")],
+    repo: RepoName,
+    actor: Annotated[
+        str, Field(min_length=1, max_length=200, description="Who asks for the merge (kept in the audit).")
+    ] = "self-improver",
+) -> MergeResult:
+    """Merge a self-improver pull request into the default branch, only if the [auto_merge] policy allows it.
+
+    Every rule must pass: the policy is enabled (it is off by default); the pull request is labelled
+    'self-improver', open and not a draft, and targets the default branch; all checks of its head pass;
+    it merges cleanly; it changes at most max_files paths and max_changed_lines lines; every path is in
+    allowed_paths; no dependency, build or CI file changes (pyproject.toml, requirements*.txt, lock
+    files, .github/, Dockerfile, Makefile, tox.ini, ...); and it adds or changes a test. Otherwise
+    nothing is merged and the result has merged=false with each rule, passed or not, and what to change.
+    GitHub squash-merges exactly the head that was evaluated; the local provider puts a merge commit on
+    the remote's default branch (the user's checkout is never touched). Every attempt is written to the
+    merge audit (who, when, head, default branch before and after), returned as audit and history.
+    A merged fix is judged by the next nights' measure_impact; a 'worse' verdict opens a revert PR.
+    Example: merge_pull_request(number=12, repo="worker").
+    """
+    res = resources(ctx)
+    return await res.pulls.merge_pull_request(repo, number, res.settings.auto_merge, actor=actor)

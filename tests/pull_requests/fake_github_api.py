@@ -222,6 +222,7 @@ class FakeGitHub:
             draft=pr["draft"],
             merged=pr["merged_at"] is not None,
             merged_at=pr["merged_at"],
+            merge_commit_sha=pr.get("merge_commit_sha"),
             head={
                 "ref": pr["head"],
                 "sha": pr["head_sha"],
@@ -253,6 +254,9 @@ def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
 
         def do_PATCH(self) -> None:
             self._dispatch("PATCH")
+
+        def do_PUT(self) -> None:
+            self._dispatch("PUT")
 
         # -- plumbing ----------------------------------------------------------------------------
 
@@ -334,6 +338,12 @@ def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     r"/commits/([^/]+)/check-runs",
                     lambda m: self._check_runs(repo, m.group(1), query, path),
                 ),
+                (
+                    "GET",
+                    r"/pulls/(\d+)/files",
+                    lambda m: self._pull_files(repo, int(m.group(1)), query, path),
+                ),
+                ("PUT", r"/pulls/(\d+)/merge", lambda m: self._merge_pull(repo, int(m.group(1)), payload)),
             ]
             for verb, pattern, answer in routes:
                 matched = re.fullmatch(pattern, rest)
@@ -524,4 +534,75 @@ def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             items, headers = self._page(runs, query, path)
             return 200, {"total_count": len(runs), "check_runs": items}, headers
 
+        # -- merging (the auto-merge tests) --------------------------------------------------------
+
+        def _pull_files(
+            self, repo: FakeRepo, number: int, query: dict[str, list[str]], path: str
+        ) -> tuple[int, Any, dict[str, str]]:
+            issue = repo.issues.get(number)
+            if issue is None or "pr" not in issue:
+                return 404, {"message": "Not Found", "documentation_url": DOCS}, {}
+            base = repo.branch_sha(issue["pr"]["base"]) or issue["pr"]["base_sha"]
+            out = _bare_git(
+                repo, "diff", "--numstat", "-z", "--no-renames", f"{base}...{issue['pr']['head_sha']}"
+            )
+            files = []
+            for record in (r for r in out.split("\0") if r.strip()):
+                added, deleted, name = record.split("\t", 2)
+                additions, deletions = int(added), int(deleted)
+                status = (
+                    "added" if deleted == "0" and additions else "removed" if added == "0" else "modified"
+                )
+                files.append(
+                    {
+                        "sha": "0" * 40,
+                        "filename": name,
+                        "status": status,
+                        "additions": additions,
+                        "deletions": deletions,
+                        "changes": additions + deletions,
+                        "patch": "@@ ... @@",
+                    }
+                )
+            items, headers = self._page(files, query, path)
+            return 200, items, headers
+
+        def _merge_pull(self, repo: FakeRepo, number: int, payload: dict[str, Any]) -> tuple[int, Any, None]:
+            """Squash the head onto the base branch of the bare repository, as GitHub's merge button does."""
+            issue = repo.issues.get(number)
+            if issue is None or "pr" not in issue:
+                return 404, {"message": "Not Found", "documentation_url": DOCS}, None
+            pr = issue["pr"]
+            if issue["state"] != "open" or pr["draft"]:
+                return 405, {"message": "Pull Request is not mergeable", "documentation_url": DOCS}, None
+            if payload.get("sha") not in (None, pr["head_sha"]):
+                message = "Head branch was modified. Review and try the merge again."
+                return 409, {"message": message, "documentation_url": DOCS}, None
+            base = repo.branch_sha(pr["base"])
+            tree = _bare_git(repo, "merge-tree", "--write-tree", str(base), pr["head_sha"]).split("\n")[0]
+            title = payload.get("commit_title") or f"{issue['title']} (#{number})"
+            text = f"{title}\n\n{payload.get('commit_message') or ''}"
+            squash = _bare_git(repo, "commit-tree", tree, "-p", str(base), "-m", text).strip()
+            _bare_git(repo, "update-ref", f"refs/heads/{pr['base']}", squash, str(base))
+            pr["merged_at"] = _now()
+            pr["merge_method"] = payload.get("merge_method")
+            pr["merge_commit_sha"] = squash
+            issue["state"], issue["closed_at"], issue["updated_at"] = "closed", _now(), _now()
+            return 200, {"sha": squash, "merged": True, "message": "Pull Request successfully merged"}, None
+
     return Handler
+
+
+def _bare_git(repo: FakeRepo, *args: str) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": "GitHub",
+        "GIT_AUTHOR_EMAIL": "noreply@github.example",
+        "GIT_COMMITTER_NAME": "GitHub",
+        "GIT_COMMITTER_EMAIL": "noreply@github.example",
+        "HOME": "/nonexistent",
+        "PATH": "/usr/bin:/bin:/usr/local/bin",
+    }
+    done = subprocess.run(
+        ["git", "--git-dir", str(repo.git_dir), *args], capture_output=True, text=True, env=env, check=True
+    )
+    return done.stdout

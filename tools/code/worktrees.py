@@ -132,6 +132,9 @@ def open_fix_worktree(repo: Repo, branch: str, base_commit: str) -> FixWorktree:
             repo.git("worktree", "add", "--quiet", "--", str(path), branch)
     except GitError as exc:
         _remove_directory(repo, path)
+        run_git(repo.path, "worktree", "prune", check=False)  # a half-made registration, if any
+        if existing is None and repo.branch_commit(branch) is not None:
+            run_git(repo.path, "branch", "-D", "--", branch, check=False)
         raise UnavailableError(f"could not create the fix worktree for {branch!r}: {exc.stderr}") from exc
     return FixWorktree(
         repo, branch, path, existing or base_commit, created_branch=existing is None, created_worktree=True

@@ -16,4 +16,3 @@ ID_HEX_CHARS = 24
 def finding_id(content: str, signature: str | None, night: str) -> str:
     key = "\x1f".join((" ".join(content.split()), signature or "", night))
     return ID_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:ID_HEX_CHARS]
-

@@ -29,9 +29,11 @@ from ..memory import service as memory
 from ..memory.store import MemoryStore
 from ..support.paging import decode_cursor, encode_cursor
 from ..support.problems import NotFoundError, ToolInputError, UnavailableError
-from . import git
+from . import git, merge_policy
 from .evidence import evidence_for
 from .marker import BRANCH_PREFIX, LABEL, marker
+from .merge import MergeAudit
+from .merge_policy import AutoMergePolicy, MergeResult, VerdictLike
 from .models import (
     Checks,
     MergedPullRequest,
@@ -440,6 +442,26 @@ class PullRequestService:
 
     async def set_local_state(self, repo: str, number: int, state: Status) -> PullRequest:
         return await asyncio.to_thread(self.local.set_state, self.repo_config(repo), number, state)
+
+    # -- auto-merge and revert (merge_policy.py), serialised with opens --------------------------------
+
+    async def merge_pull_request(
+        self, repo: str, number: int, policy: AutoMergePolicy, actor: str = "self-improver"
+    ) -> MergeResult:
+        """Merge #number when the auto-merge policy allows it, else explain each failed rule; audited."""
+        async with self._lock:
+            return await merge_policy.merge_pull_request(self, repo, number, policy, actor)
+
+    async def open_revert_pull_request(
+        self, repo: str, number: int, verdict: VerdictLike, actor: str = "self-improver"
+    ) -> OpenedPullRequest:
+        """Open `self-improver/revert-<number>` for a pull request we merged whose verdict is worse."""
+        async with self._lock:
+            return await merge_policy.open_revert_pull_request(self, repo, number, verdict, actor)
+
+    def merge_audit(self) -> MergeAudit:
+        """Every merge attempt and revert (merge_audit in pulls.db): `.entries(repo=, number=, ...)`."""
+        return merge_policy.merge_audit(self)
 
 
 # -- argument checks (before anything touches git or the network) ---------------------------------------

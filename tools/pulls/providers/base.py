@@ -6,10 +6,13 @@ Methods are synchronous (git and PyGithub block); the service calls them in work
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from ...code.repo_config import RepoConfig
 from ..models import PullRequest, StateFilter
+
+if TYPE_CHECKING:
+    from ..merge import MergeOutcome, MergeSnapshot
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,17 @@ class PullProvider(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+
+    # -- merging (merge_policy.py): only ever after the auto-merge policy allowed it -----------------
+
+    def merge_snapshot(self, repo: RepoConfig, number: int) -> MergeSnapshot:
+        """The pull request, its head commit, changed files and mergeability, read together."""
+
+    def merge(self, repo: RepoConfig, snapshot: MergeSnapshot, title: str, message: str) -> MergeOutcome:
+        """Merge exactly `snapshot.head_sha` into the default branch; refuses when the head moved."""
+
+    def git_remote(self, repo: RepoConfig) -> tuple[str, dict[str, str]]:
+        """The remote git URL or path of `repo`, and the environment git needs to reach it."""
 
 
 def statuses_for(state: StateFilter) -> tuple[str, ...]:

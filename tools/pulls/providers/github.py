@@ -28,6 +28,7 @@ from ...support.problems import NotFoundError, ToolInputError, UnavailableError
 from .. import git
 from ..checks import combine
 from ..marker import LABEL, is_ours, parse_marker
+from ..merge import FileChange, MergeOutcome, MergeSnapshot
 from ..models import PullRequest, StateFilter, Status
 from ..retry import RetryPolicy, Sleep, create_once, describe, with_retries
 from .base import PullDraft
@@ -35,6 +36,7 @@ from .base import PullDraft
 T = TypeVar("T")
 MAX_SCAN = 500  # issues looked at when searching for our pull requests (open ones are few: max_open_prs)
 MAX_CHECK_RUNS = 100
+MAX_MERGE_FILES = 100  # files read for the auto-merge policy; far above any max_files it allows
 
 
 def _utc(moment: datetime | None) -> str | None:
@@ -348,3 +350,77 @@ class GitHubProvider:
 
     def close(self) -> None:
         self._client.close()
+
+    # -- merging: squash exactly the evaluated head, after the auto-merge policy allowed it ------------
+
+    def merge_snapshot(self, repo: RepoConfig, number: int) -> MergeSnapshot:
+        github_repo = self._repo(repo)
+
+        def read() -> MergeSnapshot:
+            pull = github_repo.get_pull(number)
+            model = self._model(repo, github_repo, pull)  # checks of exactly pull.head.sha
+            head = pull.head.sha
+            if model.status != "open":
+                return MergeSnapshot(model, head, notes=[f"it is {model.status}"], diff_read=False)
+            files: list[FileChange] = []
+            truncated = False
+            for index, changed in enumerate(pull.get_files()):
+                if index >= MAX_MERGE_FILES:
+                    truncated = True
+                    break
+                binary = changed.patch is None and changed.changes == 0 and changed.status != "removed"
+                files.append(FileChange(changed.filename, changed.additions, changed.deletions, binary))
+                if changed.previous_filename:  # a rename also removes the old path
+                    files.append(FileChange(changed.previous_filename))
+            return MergeSnapshot(model, head, files, truncated, pull.mergeable)
+
+        try:
+            return self._call(read, f"read pull request #{number} and its files", repo)
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"no pull request #{number} in {repo.github}: list them with list_pull_requests"
+            ) from exc
+
+    def merge(self, repo: RepoConfig, snapshot: MergeSnapshot, title: str, message: str) -> MergeOutcome:
+        """PUT /pulls/{n}/merge with merge_method=squash and sha=<evaluated head>: sent at most once."""
+        github_repo = self._repo(repo)
+        number, base, head = snapshot.pull.number, snapshot.pull.base, snapshot.head_sha
+        if head is None:
+            raise ToolInputError(f"the head commit of pull request #{number} is unknown: nothing was merged")
+        before = self._call(
+            lambda: github_repo.get_git_ref(f"heads/{base}").object.sha, "read the default branch", repo
+        )
+        pull = github_repo.get_pull(number)  # lazy: the merge is the first request it makes
+
+        def send() -> str:
+            status = pull.merge(commit_title=title, commit_message=message, merge_method="squash", sha=head)
+            if not status.merged:
+                raise ToolInputError(
+                    f"GitHub did not merge pull request #{number}: {self.scrub(status.message)}"
+                )
+            return status.sha
+
+        def merged_meanwhile() -> str | None:
+            fresh = github_repo.get_pull(number)
+            return fresh.merge_commit_sha if fresh.merged else None
+
+        try:
+            sha = create_once(self.policy, send, merged_meanwhile, "merge the pull request", self._sleep)
+        except GithubException as exc:
+            if exc.status in (405, 409, 422):
+                raise ToolInputError(
+                    f"GitHub refused to merge pull request #{number} in {repo.github} ({self.scrub(describe(exc))}): "
+                    "nothing was merged. If its head moved, call merge_pull_request again to evaluate the new head"
+                ) from exc
+            raise self._problem(exc, "merge the pull request", repo) from exc
+        except requests.RequestException as exc:
+            raise UnavailableError(
+                self.scrub(f"cannot reach GitHub at {self.base_url}: {type(exc).__name__}")
+            ) from exc
+        except UnavailableError as exc:
+            raise UnavailableError(self.scrub(str(exc))) from exc
+        return MergeOutcome(before_sha=before, after_sha=sha, method="squash")
+
+    def git_remote(self, repo: RepoConfig) -> tuple[str, dict[str, str]]:
+        remote = self.remote_for(repo)
+        return remote, self._git_auth(remote)

@@ -13,8 +13,8 @@ from typing import Literal
 
 from ...code.repo_config import RepoConfig
 from ...errors.redact import redact_secrets
-from ...support.problems import NotFoundError
-from .. import git
+from ...support.problems import NotFoundError, ToolInputError
+from .. import git, merge
 from ..models import Checks, PullRequest, StateFilter, Status
 from ..records import PullRecords
 from .base import PullDraft, statuses_for
@@ -108,3 +108,73 @@ class LocalProvider:
 
     def close(self) -> None:
         return None
+
+    # -- merging: the remote's default branch moves, built in a scratch repository, never the checkout --
+
+    def _scratch(self, repo: RepoConfig) -> Path:
+        return merge.scratch_repo(self.remotes_dir.parent, repo.name)
+
+    def _fetch_base(self, scratch: Path, repo: RepoConfig, remote: str, name: str) -> tuple[str, str | None]:
+        """The remote's default branch, or the user's local one when the remote has none yet (read only)."""
+        found = merge.fetch_branch(scratch, remote, repo.default_branch, name)
+        if found is not None:
+            return found, None
+        local = merge.fetch_branch(scratch, repo.path, repo.default_branch, f"{name}-local")
+        if local is None:
+            raise NotFoundError(
+                f"the default branch {repo.default_branch!r} exists neither on the remote nor in {repo.path}: "
+                "set default_branch in the repo's [[repos]] table"
+            )
+        return (
+            local,
+            f"the remote had no {repo.default_branch!r} yet: it starts from the local one ({local[:12]})",
+        )
+
+    def merge_snapshot(self, repo: RepoConfig, number: int) -> merge.MergeSnapshot:
+        pull = self.get(repo, number)
+        recorded = self.records.head_sha(PROVIDER, repo.name, number)
+        if pull.status != "open":
+            return merge.MergeSnapshot(pull, recorded, notes=[f"it is {pull.status}"], diff_read=False)
+        remote, scratch = self.remote_for(repo), self._scratch(repo)
+        head = merge.fetch_branch(scratch, remote, pull.head, f"pulls/{number}/head")
+        if head is None:
+            raise NotFoundError(
+                f"branch {pull.head!r} of local pull request #{number} is not on the remote "
+                f"{redact_secrets(remote, redact_emails=False)} any more: open the pull request again"
+            )
+        base, base_note = self._fetch_base(scratch, repo, remote, f"pulls/{number}/base")
+        notes = [base_note] if base_note else []
+        if recorded and recorded != head:
+            pull = pull.model_copy(update={"checks": "pending"})
+            notes.append(f"checks were recorded for {recorded[:12]}, the branch is now at {head[:12]}")
+        return merge.MergeSnapshot(
+            pull,
+            head,
+            merge.changed_files(scratch, base, head),
+            mergeable=merge.merge_tree(scratch, base, head) is not None,
+            notes=notes,
+        )
+
+    def merge(
+        self, repo: RepoConfig, snapshot: merge.MergeSnapshot, title: str, message: str
+    ) -> merge.MergeOutcome:
+        """A merge commit of the evaluated head onto the remote's default branch, pushed without force."""
+        number = snapshot.pull.number
+        remote, scratch = self.remote_for(repo), self._scratch(repo)
+        head = merge.fetch_branch(scratch, remote, snapshot.pull.head, f"pulls/{number}/head")
+        if head is None or head != snapshot.head_sha:
+            raise ToolInputError(
+                f"branch {snapshot.pull.head!r} moved while the merge was prepared: nothing was merged; call "
+                "merge_pull_request again to evaluate the new head"
+            )
+        before = merge.fetch_branch(scratch, remote, repo.default_branch, f"pulls/{number}/base")
+        base, note = (
+            (before, None) if before else self._fetch_base(scratch, repo, remote, f"pulls/{number}/base")
+        )
+        commit = merge.merge_commit(scratch, base, head, message)
+        merge.push_commit(scratch, remote, commit, repo.default_branch)
+        self.set_state(repo, number, "merged")
+        return merge.MergeOutcome(before_sha=before, after_sha=commit, method="merge", note=note)
+
+    def git_remote(self, repo: RepoConfig) -> tuple[str, dict[str, str]]:
+        return self.remote_for(repo), {}

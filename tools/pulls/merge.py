@@ -1,0 +1,416 @@
+"""The git and bookkeeping side of merging: a scratch repository, diffs, merges, reverts, the merge audit.
+
+Nothing here runs in the user's checkout. Each configured repo gets a bare scratch repository in
+`data_dir/merges/<repo>.git`; branches are fetched into it under `refs/self-improver/*`, merges are
+built with `git merge-tree --write-tree` + `git commit-tree` (no working tree at all), reverts are made
+in a throwaway worktree of the scratch repository, and results are pushed to the remote without force,
+so a default branch that moved meanwhile refuses the push instead of losing commits.
+
+`MergeAudit` is the `merge_audit` table in pulls.db: one row per merge attempt (merged, refused or
+failed) and per revert pull request, with who, when, the head commit and the default branch before and
+after. Rows are only ever inserted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ..code.git import IDENTITY, SAFE_CONFIG
+from ..errors.redact import redact_secrets
+from ..support.problems import ToolInputError, UnavailableError
+from . import git
+from .models import PullRequest
+
+SCRATCH_DIR = "merges"
+FETCHED = "refs/self-improver"
+
+
+# -- what providers report ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One changed path of a pull request (a rename is two: the old path removed, the new one added)."""
+
+    path: str
+    additions: int = 0
+    deletions: int = 0
+    binary: bool = False
+
+    @property
+    def changed_lines(self) -> int:
+        return self.additions + self.deletions
+
+
+@dataclass(frozen=True)
+class MergeSnapshot:
+    """What a provider read about a pull request just before deciding: the exact head that would merge."""
+
+    pull: PullRequest
+    head_sha: str | None
+    files: list[FileChange] = field(default_factory=list)
+    files_truncated: bool = False
+    mergeable: bool | None = None  # None: not known (GitHub still computing, or not computed)
+    notes: list[str] = field(default_factory=list)
+    diff_read: bool = True  # False: not open, so its files were not read
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    before_sha: str | None  # the default branch before the merge (None: it did not exist on the remote)
+    after_sha: str  # the default branch after: the merge (or squash) commit
+    method: Literal["merge", "squash"]
+    note: str | None = None
+
+
+# -- the scratch repository -----------------------------------------------------------------------------
+
+
+def scratch_repo(data_dir: Path, repo_name: str) -> Path:
+    """The bare scratch repository of one configured repo, created on first use."""
+    path = data_dir / SCRATCH_DIR / f"{repo_name}.git"
+    if not (path / "HEAD").exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        git.run_git(path.parent, "init", "--bare", "--quiet", str(path))
+    return path
+
+
+def _git(repo: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True) -> str:
+    done = git.run_git(repo, *SAFE_CONFIG, *args, extra_env={**IDENTITY, **(env or {})}, check=check)
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def fetch_branch(
+    scratch: Path, source: str | Path, branch: str, name: str, env: Mapping[str, str] | None = None
+) -> str | None:
+    """Copy `refs/heads/<branch>` of `source` to `refs/self-improver/<name>`; its commit, None if absent."""
+    local = f"{FETCHED}/{name}"
+    done = git.run_git(
+        scratch,
+        *SAFE_CONFIG,
+        "ls-remote",
+        "--heads",
+        "--",
+        str(source),
+        f"refs/heads/{branch}",
+        extra_env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise UnavailableError(f"cannot read the remote {_shown(source)}: {git.tail(done.stderr)}")
+    if not done.stdout.strip():
+        return None
+    git.run_git(
+        scratch,
+        *SAFE_CONFIG,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--",
+        str(source),
+        f"+refs/heads/{branch}:{local}",
+        extra_env=env,
+    )
+    return _git(scratch, "rev-parse", "--verify", f"{local}^{{commit}}")
+
+
+def _shown(source: str | Path) -> str:
+    return redact_secrets(str(source), redact_emails=False)
+
+
+def changed_files(scratch: Path, base: str, head: str) -> list[FileChange]:
+    """What `head` changes since it left `base` (three-dot), one entry per path, renames split."""
+    out = git.run_git(
+        scratch,
+        *SAFE_CONFIG,
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "--numstat",
+        "-z",
+        "--no-renames",
+        "--no-ext-diff",
+        f"{base}...{head}",
+    ).stdout
+    files = []
+    for record in out.split("\0"):
+        if not record.strip():
+            continue
+        added, deleted, path = record.split("\t", 2)
+        binary = added == "-" or deleted == "-"
+        files.append(
+            FileChange(
+                path.strip("\n"),
+                0 if binary else int(added),
+                0 if binary else int(deleted),
+                binary,
+            )
+        )
+    return files
+
+
+def merge_tree(scratch: Path, base: str, head: str) -> str | None:
+    """The tree of merging `head` into `base`, or None when they conflict."""
+    done = git.run_git(scratch, *SAFE_CONFIG, "merge-tree", "--write-tree", base, head, check=False)
+    if done.returncode == 1:
+        return None
+    if done.returncode != 0:
+        raise UnavailableError(f"git merge-tree failed in {scratch}: {git.tail(done.stderr)}")
+    return done.stdout.split("\n", 1)[0].strip()
+
+
+def is_ancestor(scratch: Path, commit: str, of: str) -> bool:
+    done = git.run_git(scratch, "merge-base", "--is-ancestor", commit, of, check=False)
+    return done.returncode == 0
+
+
+def merge_commit(scratch: Path, base: str, head: str, message: str) -> str:
+    """A merge commit of `head` into `base` (two parents), written to the scratch repository only."""
+    tree = merge_tree(scratch, base, head)
+    if tree is None:
+        raise ToolInputError(
+            "the fix branch conflicts with the default branch, so it was not merged: rebase it onto the "
+            "default branch (or apply the fix again from it) and let the checks run again"
+        )
+    return _git(scratch, "commit-tree", tree, "-p", base, "-p", head, "-m", message)
+
+
+def push_commit(
+    scratch: Path,
+    remote: str,
+    commit: str,
+    branch: str,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """Move `refs/heads/<branch>` of `remote` to `commit`, never forced (the remote must fast-forward)."""
+    done = git.run_git(
+        scratch,
+        *SAFE_CONFIG,
+        "push",
+        "--porcelain",
+        "--",
+        remote,
+        f"{commit}:refs/heads/{branch}",
+        extra_env=env,
+        check=False,
+    )
+    if done.returncode == 0:
+        return
+    output = f"{done.stdout}\n{done.stderr}"
+    if "[rejected]" in output or "non-fast-forward" in output or "fetch first" in output:
+        raise git.PushRejected(
+            f"{branch!r} on {_shown(remote)} moved while this merge was prepared, so nothing was pushed "
+            "(never forced): call merge_pull_request again to evaluate and merge against the new state"
+        )
+    raise UnavailableError(f"could not push {branch!r} to {_shown(remote)}: {git.tail(output)}")
+
+
+def revert_commit(scratch: Path, base: str, commit: str, message: str) -> str:
+    """Revert `commit` on top of `base` in a throwaway worktree of the scratch repository; the new commit.
+
+    A merge commit is reverted against its first parent (`-m 1`), a squash commit as it is.
+    """
+    parents = _git(scratch, "rev-list", "--parents", "-n", "1", commit).split()[1:]
+    where = scratch.parent / "worktrees" / f"{scratch.stem}-revert-{uuid.uuid4().hex[:8]}"
+    where.parent.mkdir(parents=True, exist_ok=True)
+    _git(scratch, "worktree", "add", "--quiet", "--detach", "--", str(where), base)
+    try:
+        mainline = ["-m", "1"] if len(parents) > 1 else []
+        done = git.run_git(
+            where,
+            *SAFE_CONFIG,
+            "revert",
+            "--no-edit",
+            *mainline,
+            commit,
+            extra_env=IDENTITY,
+            check=False,
+        )
+        if done.returncode != 0:
+            git.run_git(where, "revert", "--abort", check=False)
+            raise ToolInputError(
+                f"reverting {commit[:12]} conflicts with later changes of the default branch "
+                f"({git.tail(done.stdout + done.stderr, 3)}): a person has to revert it by hand"
+            )
+        _git(where, "commit", "--amend", "--quiet", "-m", message)
+        return _git(where, "rev-parse", "HEAD")
+    finally:
+        git.run_git(scratch, "worktree", "remove", "--force", "--", str(where), check=False)
+        shutil.rmtree(where, ignore_errors=True)
+        git.run_git(scratch, "worktree", "prune", check=False)
+
+
+def set_branch(scratch: Path, branch: str, commit: str) -> None:
+    git.check_branch_name(branch)
+    _git(scratch, "update-ref", f"refs/heads/{branch}", commit)
+
+
+# -- the audit trail ------------------------------------------------------------------------------------
+
+AUDIT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS merge_audit (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    provider    TEXT NOT NULL,
+    repo        TEXT NOT NULL,
+    number      INTEGER NOT NULL,
+    head_sha    TEXT,
+    branch      TEXT,
+    before_sha  TEXT,
+    after_sha   TEXT,
+    failed      TEXT NOT NULL DEFAULT '[]',
+    detail      TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_merge_audit_pull ON merge_audit(provider, repo, number, id);
+"""
+
+Action = Literal["merge", "revert"]
+Outcome = Literal["merged", "refused", "failed", "opened"]
+
+
+class MergeAuditEntry(BaseModel):
+    id: int
+    at: str = Field(description="UTC time of the attempt.")
+    actor: str = Field(description="Who asked for it.")
+    action: Action = Field(description="'merge': a merge_pull_request call; 'revert': a revert PR opened.")
+    outcome: Outcome = Field(
+        description="'merged', 'refused' (a policy rule failed), 'failed' (an error), 'opened' (revert)."
+    )
+    provider: str
+    repo: str
+    number: int = Field(description="The pull request merged, refused or reverted.")
+    head_sha: str | None = Field(description="The head commit evaluated (or the revert commit).")
+    branch: str | None = Field(description="The branch that moved (merge) or was created (revert).")
+    before_sha: str | None = Field(description="That branch before; null when it did not exist.")
+    after_sha: str | None = Field(description="That branch after; null when nothing moved.")
+    failed_rules: list[str] = Field(description="'rule: detail' for each policy rule that failed.")
+    detail: str | None = None
+
+
+class MergeAudit:
+    """Inserts and reads `merge_audit` in pulls.db; synchronous (callers use a worker thread)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.executescript(AUDIT_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def record(
+        self,
+        *,
+        at: str,
+        actor: str,
+        action: Action,
+        outcome: Outcome,
+        provider: str,
+        repo: str,
+        number: int,
+        head_sha: str | None = None,
+        branch: str | None = None,
+        before_sha: str | None = None,
+        after_sha: str | None = None,
+        failed_rules: list[str] | None = None,
+        detail: str | None = None,
+    ) -> MergeAuditEntry:
+        conn = self._connect()
+        try:
+            cursor = conn.execute(
+                "INSERT INTO merge_audit (at, actor, action, outcome, provider, repo, number, head_sha, branch, "
+                "before_sha, after_sha, failed, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    at,
+                    actor,
+                    action,
+                    outcome,
+                    provider,
+                    repo,
+                    number,
+                    head_sha,
+                    branch,
+                    before_sha,
+                    after_sha,
+                    json.dumps(failed_rules or []),
+                    detail,
+                ),
+            )
+            row = conn.execute("SELECT * FROM merge_audit WHERE id = ?", (cursor.lastrowid,)).fetchone()
+        finally:
+            conn.close()
+        return _entry(row)
+
+    def entries(
+        self,
+        repo: str | None = None,
+        number: int | None = None,
+        provider: str | None = None,
+        action: Action | None = None,
+        outcome: Outcome | None = None,
+        since: str | None = None,
+        limit: int = 50,
+    ) -> list[MergeAuditEntry]:
+        """Newest first, filtered by whatever is given."""
+        where, params = [], []
+        for column, value in (
+            ("repo", repo),
+            ("number", number),
+            ("provider", provider),
+            ("action", action),
+            ("outcome", outcome),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            where.append("at >= ?")
+            params.append(since)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        conn = self._connect()
+        try:
+            rows = conn.execute(
+                f"SELECT * FROM merge_audit {clause} ORDER BY id DESC LIMIT ?", (*params, limit)
+            ).fetchall()
+        finally:
+            conn.close()
+        return [_entry(r) for r in rows]
+
+    def merged_by_us(self, provider: str, repo: str, number: int) -> MergeAuditEntry | None:
+        found = self.entries(repo=repo, number=number, provider=provider, action="merge", outcome="merged")
+        return found[0] if found else None
+
+
+def _entry(row: sqlite3.Row) -> MergeAuditEntry:
+    return MergeAuditEntry(
+        id=row["id"],
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        outcome=row["outcome"],
+        provider=row["provider"],
+        repo=row["repo"],
+        number=row["number"],
+        head_sha=row["head_sha"],
+        branch=row["branch"],
+        before_sha=row["before_sha"],
+        after_sha=row["after_sha"],
+        failed_rules=json.loads(row["failed"]),
+        detail=row["detail"],
+    )
