@@ -1,0 +1,61 @@
+"""A fix merged through the local provider: its signature is marked resolved and its verdict is reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nightly.night_helpers import add_fix_branch
+from self_improver.server.context import AppResources
+from self_improver.tools.errors.reports import top_errors
+from self_improver.tools.nightly.run import run_nightly_async
+from self_improver.tools.nightly.runs import RunRecords
+
+MERGED_AT = "2026-02-12T12:00:00Z"
+
+
+async def test_a_merged_fix_resolves_its_signature_and_gets_a_verdict(
+    night_settings, worker_repo: Path
+) -> None:
+    repos = [{"name": "worker", "path": str(worker_repo)}]
+    tonight = night_settings(repos=repos, pr_provider="local")
+    app = AppResources.from_settings(tonight)
+    try:
+        signature = (await top_errors(app.errors, days=7, limit=1)).groups[0].signature  # the gateway timeout
+    finally:
+        await app.close()
+    branch = add_fix_branch(worker_repo, signature)
+    app = AppResources.from_settings(night_settings(repos=repos, pr_provider="local", now=MERGED_AT))
+    try:
+        opened = await app.pulls.open_pull_request(
+            "worker", branch, "Raise the gateway timeout", "Gateway calls time out under load.", signature
+        )
+        number = opened.pull_request.number
+        await app.pulls.set_local_state("worker", number, "merged")
+    finally:
+        await app.close()
+
+    result = await run_nightly_async(tonight)
+
+    assert result.outcome == "ok", result.steps
+    assert (
+        result.counts["merged_prs"] == 1 and result.counts["resolved"] == 1 and result.counts["verdicts"] == 1
+    )
+    app = AppResources.from_settings(tonight)
+    try:
+        meta = app.errors.signatures.signatures([signature])[signature]
+    finally:
+        await app.close()
+    assert meta["resolved_at"] == "2026-02-12 12:00:00" and meta["resolved_by"].startswith(f"PR #{number}")
+    report = result.report_path.read_text()
+    row = next(line for line in report.splitlines() if line.startswith(f"| #{number} | `{signature}`"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    verdict = cells[6].strip("*").split("*")[0]
+    assert verdict in {"fixed", "improved", "no_change", "worse", "inconclusive"}
+    assert "95% CI" in cells[5] and "/" in cells[3] and "/" in cells[4]
+    assert f"- PR #{number} (worker): " in report and f"Marked resolved tonight: `{signature}`" in report
+    assert "Open: 0" in report  # merged, so no longer open
+    assert "PR #1" in (result.report_path.parent / "nightly-2026-02-16-failure-rate.svg").read_text()
+
+    again = await run_nightly_async(tonight)  # a second run the same night does not re-mark it
+    assert again.counts["resolved"] == 0 and again.counts["verdicts"] == 1
+    assert [r.outcome for r in RunRecords.in_dir(tonight.data_dir).recent()] == ["ok", "ok"]

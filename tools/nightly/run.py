@@ -1,0 +1,261 @@
+"""`run_nightly`: the whole nightly run, start to finish, as the CLI and the demo call it.
+
+This is the composition root of the nightly feature (so it, alone in `tools/nightly`, imports the
+server's resources and prompts): take the lock, record the run, mark runs that died as crashed, run
+the deterministic steps, write the report and its charts, then optionally start the host agent and
+write the report again with the agent's result. Without an agent command no LLM is involved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ...server.config import Settings
+from ...server.context import AppResources
+from ...server.prompts import load_prompt_files
+from ..errors.redact import redact_secrets
+from .agent import AgentProgress, launch_agent
+from .host_config import mcp_config, server_entry
+from .lock import LockedOut, NightlyLock
+from .models import AgentOutcome, NightData, Outcome, StepResult
+from .report import write_report
+from .report_files import reports_dir
+from .runs import RunRecords, utc_now_text
+from .steps import STEPS, Night, StepObserver, run_steps
+
+log = logging.getLogger(__name__)
+
+CHART_DAYS = 28
+PROMPT_NAME = "nightly_self_improvement"
+AGENT_STEP = "Run the host agent"
+EXIT_CODES = {"ok": 0, "partial": 1, "failed": 1, "locked-out": 75}  # 75 = EX_TEMPFAIL: try later
+
+
+@dataclass
+class NightlyResult:
+    outcome: Outcome
+    message: str
+    run_id: int | None = None
+    report_path: Path | None = None
+    chart_paths: list[Path] = field(default_factory=list)
+    steps: list[StepResult] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    crashed_runs: list[int] = field(default_factory=list)
+    agent: AgentOutcome | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.outcome]
+
+
+@dataclass
+class Observers:
+    """Where progress goes (the CLI prints it on stderr); all optional."""
+
+    step: StepObserver | None = None
+    agent: AgentProgress | None = None
+    note: Callable[[str], None] | None = None
+
+
+def run_nightly(
+    settings: Settings,
+    now: datetime | None = None,
+    agent_cmd: str | None = None,
+    config_file: Path | None = None,
+    chart_days: int = CHART_DAYS,
+    observers: Observers | None = None,
+) -> NightlyResult:
+    """Run one night (blocking). `now` pins the clock (default: settings.now, else the real time).
+
+    In the main thread SIGTERM (systemd stop, `kill`) ends the run like Ctrl-C does: the agent's
+    process group is ended and the run recorded as failed, instead of leaving an orphaned agent.
+    """
+    run = run_nightly_async(settings, now, agent_cmd, config_file, chart_days, observers)
+    if threading.current_thread() is not threading.main_thread():
+        return asyncio.run(run)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return asyncio.run(run)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+
+async def run_nightly_async(
+    settings: Settings,
+    now: datetime | None = None,
+    agent_cmd: str | None = None,
+    config_file: Path | None = None,
+    chart_days: int = CHART_DAYS,
+    observers: Observers | None = None,
+) -> NightlyResult:
+    seen = observers or Observers()
+    pinned = _aware(now or settings.now)
+    run_now = pinned or datetime.now(UTC)
+    settings = settings.model_copy(update={"now": run_now})  # every step sees the same clock
+    night = run_now.astimezone(ZoneInfo(settings.timezone)).date()
+    records = RunRecords.in_dir(settings.data_dir)
+    lock = NightlyLock.in_dir(settings.data_dir)
+    try:
+        lock.acquire(started_at=utc_now_text())
+    except LockedOut as exc:
+        run_id = records.start(run_now.isoformat(), outcome="locked-out", error=str(exc))
+        return NightlyResult("locked-out", str(exc), run_id=run_id)
+    with lock:
+        run_id = records.start(run_now.isoformat())
+        lock.describe(run_id=run_id)
+        data = NightData(run_id, run_now, settings.timezone, night, settings.telemetry_path, chart_days)
+        data.crashed = records.mark_crashed(run_id)
+        if data.crashed and seen.note:
+            seen.note(f"earlier run(s) {', '.join(f'#{r.id}' for r in data.crashed)} had crashed")
+        try:
+            return await _run(
+                settings, data, records, agent_cmd or settings.agent_cmd, config_file, pinned, seen
+            )
+        except BaseException as exc:
+            error = redact_secrets(f"{type(exc).__name__}: {exc}", redact_emails=False)
+            if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
+                error = "stopped (Ctrl-C or SIGTERM) before it finished; the agent, if any, was ended"
+            records.finish(run_id, "failed", data.counts(), _steps(data), None, None, error)
+            raise
+
+
+async def _run(
+    settings: Settings,
+    data: NightData,
+    records: RunRecords,
+    agent_cmd: str | None,
+    config_file: Path | None,
+    pinned: datetime | None,
+    seen: Observers,
+) -> NightlyResult:
+    app = AppResources.from_settings(settings)
+    try:
+        total = len(STEPS) + (1 if agent_cmd else 0)
+        await run_steps(Night(app, data), observe=seen.step, total=total)
+    finally:
+        await app.close()  # the agent's server opens the same memory: let go of it first
+    folder = reports_dir(settings.data_dir)
+    try:
+        files = write_report(data, folder, outcome_of(data))
+    except OSError as exc:
+        error = f"the report could not be written to {folder}: {exc}"
+        records.finish(data.run_id, "failed", data.counts(), _steps(data), None, None, error)
+        return NightlyResult("failed", error, run_id=data.run_id, steps=data.steps, counts=data.counts())
+    if agent_cmd:
+        stop = threading.Event()
+        try:
+            data.agent = await asyncio.to_thread(
+                _agent, settings, data, agent_cmd, config_file, pinned, seen, stop
+            )
+        except BaseException:
+            stop.set()  # the run is being ended: so is the agent
+            raise
+        files = write_report(data, folder, outcome_of(data))
+    outcome = outcome_of(data)
+    failed = [s.name for s in data.steps if s.status == "failed"]
+    failures = "; ".join(f"{s.name}: {s.detail}" for s in data.steps if s.status == "failed")
+    records.finish(
+        data.run_id,
+        outcome,
+        data.counts(),
+        _steps(data),
+        data.agent.as_json() if data.agent else None,
+        str(files.markdown),
+        failures or None,
+    )
+    message = f"nightly run #{data.run_id} {outcome}" + (f" (failed: {', '.join(failed)})" if failed else "")
+    return NightlyResult(
+        outcome=outcome,
+        message=message,
+        run_id=data.run_id,
+        report_path=files.markdown,
+        chart_paths=files.charts,
+        steps=data.steps,
+        counts=data.counts(),
+        crashed_runs=[r.id for r in data.crashed],
+        agent=data.agent,
+    )
+
+
+def outcome_of(data: NightData) -> Outcome:
+    """ok when nothing failed; failed when nothing worked; partial otherwise."""
+    statuses = [s.status for s in data.steps]
+    if "failed" not in statuses:
+        return "ok"
+    return "partial" if "ok" in statuses else "failed"
+
+
+def nightly_prompt(settings: Settings, night: str) -> str:
+    """The nightly prompt as the MCP prompt renders it, plus where tonight's report is."""
+    prompt = next(p for p in load_prompt_files() if p.name == PROMPT_NAME)
+    text = prompt.render(days=7, max_prs=min(settings.max_prs_per_run, 10))
+    return (
+        f"{text}\nThe deterministic part of tonight's run is done: its report is the MCP resource "
+        f"`reports://nightly/{night}` (new failures are clustered, merged fixes measured, new and escalating "
+        "signatures remembered). Start from it.\n"
+    )
+
+
+def _agent(
+    settings: Settings,
+    data: NightData,
+    command: str,
+    config_file: Path | None,
+    pinned: datetime | None,
+    seen: Observers,
+    stop: threading.Event,
+) -> AgentOutcome:
+    started = time.monotonic()
+    night = data.night.isoformat()
+    if seen.step:
+        seen.step(len(data.steps) + 1, len(data.steps) + 1, AGENT_STEP, None)
+    outcome = launch_agent(
+        command,
+        nightly_prompt(settings, night),
+        mcp_config(server_entry(settings, config_file, pinned)),
+        Path(settings.data_dir) / "agent",
+        night,
+        settings.agent_timeout_seconds,
+        progress=seen.agent,
+        stop=stop,
+    )
+    if stop.is_set():
+        status, detail = "failed", "ended: the nightly run itself was stopped"
+    elif outcome.error:
+        status, detail = "failed", outcome.error
+    elif outcome.timed_out:
+        status, detail = (
+            "failed",
+            f"timed out after {settings.agent_timeout_seconds:g} s; its process group was ended",
+        )
+    else:
+        status = "ok" if outcome.exit_code == 0 else "failed"
+        detail = f"exit code {outcome.exit_code}"
+    step = StepResult("agent", AGENT_STEP, status, detail, time.monotonic() - started)  # type: ignore[arg-type]
+    data.steps.append(step)
+    if seen.step:
+        seen.step(len(data.steps), len(data.steps), AGENT_STEP, step)
+    return outcome
+
+
+def _steps(data: NightData) -> list[dict[str, object]]:
+    return [s.as_json() for s in data.steps]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

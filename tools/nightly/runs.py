@@ -1,0 +1,169 @@
+"""`runs.db`: one row per nightly run, so every night leaves a trace, even one that died.
+
+A run inserts its row as `running` once it holds the lock and finishes it with its outcome. A row still
+`running` when the next run holds the lock belongs to a process that died (it no longer holds the
+lock): that run marks it `crashed` and reports it. A run refused by the lock is recorded as
+`locked-out`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RUNS_DB = "runs.db"
+OUTCOMES = ("running", "ok", "partial", "failed", "crashed", "locked-out")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at   TEXT NOT NULL,
+    finished_at  TEXT,
+    outcome      TEXT NOT NULL,
+    night_of     TEXT,
+    pid          INTEGER,
+    host         TEXT,
+    counts       TEXT NOT NULL DEFAULT '{}',
+    steps        TEXT NOT NULL DEFAULT '[]',
+    agent        TEXT,
+    report_path  TEXT,
+    error        TEXT
+);
+CREATE INDEX IF NOT EXISTS idx_runs_outcome ON runs(outcome);
+"""
+
+
+def utc_now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class RunRecord:
+    id: int
+    started_at: str
+    finished_at: str | None
+    outcome: str
+    night_of: str | None
+    pid: int | None
+    host: str | None
+    counts: dict[str, Any] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    agent: dict[str, Any] | None = None
+    report_path: str | None = None
+    error: str | None = None
+
+
+def _record(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        outcome=row["outcome"],
+        night_of=row["night_of"],
+        pid=row["pid"],
+        host=row["host"],
+        counts=json.loads(row["counts"] or "{}"),
+        steps=json.loads(row["steps"] or "[]"),
+        agent=json.loads(row["agent"]) if row["agent"] else None,
+        report_path=row["report_path"],
+        error=row["error"],
+    )
+
+
+class RunRecords:
+    """Synchronous and short-lived connections: two processes may write (one run, one locked out)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.executescript(SCHEMA)
+
+    @classmethod
+    def in_dir(cls, data_dir: Path) -> RunRecords:
+        return cls(Path(data_dir) / RUNS_DB)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=10)
+        conn.row_factory = sqlite3.Row
+        try:
+            with conn:
+                yield conn
+        finally:
+            conn.close()
+
+    def start(self, night_of: str, outcome: str = "running", error: str | None = None) -> int:
+        """Insert this process's row; `outcome` other than running is for runs that end at once."""
+        finished = None if outcome == "running" else utc_now_text()
+        with self._connect() as conn:
+            cursor = conn.execute(
+                "INSERT INTO runs(started_at, finished_at, outcome, night_of, pid, host, error) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (utc_now_text(), finished, outcome, night_of, os.getpid(), socket.gethostname(), error),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def finish(
+        self,
+        run_id: int,
+        outcome: str,
+        counts: dict[str, Any],
+        steps: list[dict[str, Any]],
+        agent: dict[str, Any] | None,
+        report_path: str | None,
+        error: str | None,
+    ) -> None:
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, steps = ?, agent = ?, "
+                "report_path = ?, error = ? WHERE id = ?",
+                (
+                    utc_now_text(),
+                    outcome,
+                    json.dumps(counts, sort_keys=True),
+                    json.dumps(steps),
+                    json.dumps(agent) if agent is not None else None,
+                    report_path,
+                    error,
+                    run_id,
+                ),
+            )
+
+    def mark_crashed(self, found_by: int) -> list[RunRecord]:
+        """Mark every other `running` row crashed; call only while holding the lock (so none is alive)."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT * FROM runs WHERE outcome = 'running' AND id != ? ORDER BY id", (found_by,)
+            ).fetchall()
+            note = f"found still running by run #{found_by}"
+            for row in rows:
+                conn.execute(
+                    "UPDATE runs SET outcome = 'crashed', error = ? WHERE id = ?",
+                    (
+                        f"the process (pid {row['pid']} on {row['host']}) ended without finishing its "
+                        f"record; {note}",
+                        row["id"],
+                    ),
+                )
+        return [_record(r) for r in rows]
+
+    def get(self, run_id: int) -> RunRecord | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _record(row) if row else None
+
+    def recent(self, limit: int = 10) -> list[RunRecord]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [_record(r) for r in rows]
