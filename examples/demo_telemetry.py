@@ -1201,12 +1201,21 @@ def extend_demo_db(
                 created = start + timedelta(seconds=rng.randrange(span_s))
                 finished = created + timedelta(milliseconds=task.duration_ms or 0)
                 f = task.failure
-                rows.append((
-                    created.strftime(_TIME), task.status, f and f"{f.error_type}: {f.message}",
-                    created.strftime(_TIME), task.agent, task.task_name, finished.strftime(_TIME),
-                    task.duration_ms, f and f.error_type, f and f.traceback,
-                    json.dumps(task.metadata, sort_keys=True, separators=(",", ":")),
-                ))
+                rows.append(
+                    (
+                        created.strftime(_TIME),
+                        task.status,
+                        f and f"{f.error_type}: {f.message}",
+                        created.strftime(_TIME),
+                        task.agent,
+                        task.task_name,
+                        finished.strftime(_TIME),
+                        task.duration_ms,
+                        f and f.error_type,
+                        f and f.traceback,
+                        json.dumps(task.metadata, sort_keys=True, separators=(",", ":")),
+                    )
+                )
             day_start += timedelta(days=1)
         rows.sort(key=lambda r: str(r[0]))
         with conn:
