@@ -16,7 +16,8 @@ from mcp import Client
 from ..examples.demo_telemetry import DEMO_ANCHOR, build_demo_db
 from .app import build_server
 from .config import Settings
-from .demo_fix_loop import run_fix_loop
+from .demo_fix_loop import REPO_NAME, run_fix_loop
+from .demo_later_night import run_later_night
 
 # The seed article's two queries, with date('now') pinned to the demo's night so they can run on it.
 SEED_DAILY = "SELECT status, COUNT(*) FROM tasks WHERE date(created_at) = date('now') GROUP BY status"
@@ -89,6 +90,9 @@ def run_demo(settings: Settings) -> int:
             update={"data_dir": workdir / "data", "telemetry_db": facts.path, "now": facts.anchor}
         )
         asyncio.run(answer_nightly_questions(demo))
-        asyncio.run(run_fix_loop(workdir, facts.path, facts.anchor.isoformat()))
+        opened = asyncio.run(run_fix_loop(workdir, facts.path, facts.anchor.isoformat()))
+        code = run_later_night(
+            workdir / "self-improver.toml", facts.path, workdir / "data", facts.anchor, opened, REPO_NAME
+        )
         print(REAL_HOST_NOTE)
-    return 0
+    return code

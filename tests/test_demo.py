@@ -12,7 +12,10 @@ def test_demo_answers_the_nightly_questions_and_opens_two_checked_pull_requests(
     env["XDG_DATA_HOME"] = str(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "self_improver.server.cli", "demo"],
-        capture_output=True, text=True, timeout=300, env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
@@ -22,3 +25,9 @@ def test_demo_answers_the_nightly_questions_and_opens_two_checked_pull_requests(
     assert out.count("run_checks: passed") == 2
     assert "open_pull_request: #1 local://email-agent/pulls/1" in out
     assert "open_pull_request: #2 local://email-agent/pulls/2" in out
+    # The later night: the IMAP fix has enough evidence to be called fixed; the AttributeError fix
+    # (2 occurrences before the merge) does not, and the report says how many more tasks are needed.
+    verdicts = out[out.index("## Merged fixes and verdicts") :]
+    rows = {line.split("|")[1].strip(): line for line in verdicts.splitlines() if line.startswith("| #")}
+    assert "**fixed**" in rows["#2"] and "**inconclusive**" in rows["#1"]
+    assert "more tasks after the merge" in verdicts

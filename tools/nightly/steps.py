@@ -39,7 +39,15 @@ log = logging.getLogger(__name__)
 
 WINDOW_DAYS = 7
 VERIFY_DAYS = 30
-IMPACT_DAYS = 7
+IMPACT_DAYS = 7  # the shortest before/after windows; they grow with the nights since the merge
+
+
+def impact_days(merged_at: datetime, now: datetime) -> int:
+    """Evidence accumulates night by night: compare as many full days after the merge as have passed
+    (at least IMPACT_DAYS, at most VERIFY_DAYS) with the same number of days before it."""
+    return max(IMPACT_DAYS, min(VERIFY_DAYS, (now - merged_at).days))
+
+
 TOP_LIMIT = 10
 WATCH_LIMIT = 25
 CHART_SIGNATURES = 6
@@ -155,14 +163,15 @@ async def _verdict(night: Night, pull: MergedPullRequest) -> VerdictRow:
     if not pull.signature:
         row.problem = "the pull request names no error signature, so there is nothing to measure"
         return row
+    days = impact_days(parse_timestamp(pull.merged_at), night.now) if pull.merged_at else IMPACT_DAYS
     try:
         row.result = await measure_impact(
             night.app.errors,
             signature=pull.signature,
             pr_number=pull.number,
             merged_at=pull.merged_at,
-            before_days=IMPACT_DAYS,
-            after_days=IMPACT_DAYS,
+            before_days=days,
+            after_days=days,
         )
     except ToolInputError as exc:  # unknown signature, a merge time in the future...
         row.problem = str(exc)
