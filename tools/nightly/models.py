@@ -59,6 +59,7 @@ class VerdictRow:
     result: ImpactResult | None = None
     problem: str | None = None
     memory_note: str | None = None
+    revert_note: str | None = None  # what happened to a fix judged `worse`
 
 
 @dataclass

@@ -285,7 +285,7 @@ def _verdicts(data: NightData) -> list[str]:
         lines.append("")
         for v in measured:
             assert v.result is not None
-            note = f" {v.memory_note}" if v.memory_note else ""
+            note = "".join(f" {n}" for n in (v.memory_note, v.revert_note) if n)
             lines.append(f"- PR #{v.pull.number} ({v.pull.repo}): {v.result.reason}{note}")
         lines.append("")
     for v in data.verdicts:

@@ -22,10 +22,12 @@ from ..errors.refresh import refresh_signatures
 from ..errors.reports import ErrorContext, top_errors
 from ..errors.results import ErrorGroup
 from ..insights.impact import measure_impact
+from ..insights.results import ImpactResult
 from ..insights.slow import slow_operations
 from ..insights.verdict_memory import remember_verdict
 from ..memory.recall import recall
 from ..memory.store import MemoryStore
+from ..pulls.merge_policy import revert_if_worse
 from ..pulls.models import MergedPullRequest
 from ..pulls.service import PullRequestService
 from ..support.problems import ToolInputError, UnavailableError
@@ -181,7 +183,21 @@ async def _verdict(night: Night, pull: MergedPullRequest) -> VerdictRow:
         row.result = row.result.model_copy(update={"memory_finding_id": finding})
     except UnavailableError as exc:
         row.memory_note = f"verdict not stored in memory: {exc}"
+    if row.result.verdict == "worse":
+        row.revert_note = await _revert(night, pull, row.result)
     return row
+
+
+async def _revert(night: Night, pull: MergedPullRequest, result: ImpactResult) -> str:
+    """A fix that made things worse: revert it when we merged it, otherwise flag it for people."""
+    try:
+        opened = await revert_if_worse(night.app.pulls, pull.repo, pull.number, result)
+    except (ToolInputError, UnavailableError) as exc:
+        return f"The revert pull request could not be opened: {exc}"
+    if opened is None:
+        return "A person merged it, so it is flagged here for review rather than reverted automatically."
+    revert = opened.pull_request
+    return f"Revert opened: PR #{revert.number} {revert.url}."
 
 
 async def measure_days(night: Night) -> str:
