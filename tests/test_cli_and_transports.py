@@ -49,27 +49,23 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-async def test_serve_over_stdio_answers_tools(demo_db: Path, tmp_path: Path) -> None:
+async def test_serve_over_stdio_answers_tools_prompts_and_the_nightly_report(demo_db: Path, tmp_path: Path) -> None:
+    flags = ["--telemetry-db", str(demo_db), "--now", DEMO_ANCHOR.isoformat(), "--data-dir", str(tmp_path)]
+    nightly = subprocess.run([*CLI, "nightly", *flags], env=_env(), capture_output=True, text=True, timeout=120)
+    assert nightly.returncode == 0, nightly.stderr
     params = StdioServerParameters(
-        command=sys.executable,
-        args=[
-            "-m",
-            "self_improver.server.cli",
-            "serve",
-            "--telemetry-db",
-            str(demo_db),
-            "--now",
-            DEMO_ANCHOR.isoformat(),
-            "--data-dir",
-            str(tmp_path),
-        ],
-        env=_env(),
+        command=sys.executable, args=["-m", "self_improver.server.cli", "serve", *flags], env=_env()
     )
     async with Client(params) as client:
         names = {t.name for t in (await client.list_tools()).tools}
         assert {"telemetry_summary", "top_errors", "query_telemetry"} <= names
         summary = await call(client, "telemetry_summary", day="yesterday")
+        prompt = await client.get_prompt("nightly_self_improvement", {"days": "7", "max_prs": "3"})
+        report = await client.read_resource("reports://nightly/latest")
     assert (summary["total"], summary["failed"]) == (169, 13)
+    assert "top_errors(days=7)" in prompt.messages[0].content.text
+    text = report.contents[0].text
+    assert "2026-02-16" in text and "## Top errors" in text
 
 
 def _free_port() -> int:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from mcp import Client
-
 from mcp_calls import call, call_error
 from self_improver.examples.demo_telemetry import DEMO_ANCHOR, SECRET_FRAGMENTS, build_demo_db
 from self_improver.server.app import build_server
@@ -79,7 +77,11 @@ async def test_a_week_later_the_same_error_keeps_its_signature_and_only_new_task
     assigned = sqlite3.connect(signatures_db).execute("SELECT COUNT(*) FROM task_signatures").fetchone()[0]
 
     later = DEMO_ANCHOR + timedelta(days=7)
-    shifted = traceback.replace("line ", "line 1").replace("30s", "47s").replace("imap.mail.example.com", "imap2.example.org")
+    shifted = (
+        traceback.replace("line ", "line 1")
+        .replace("30s", "47s")
+        .replace("imap.mail.example.com", "imap2.example.org")
+    )
     _add_failure(night.path, later - timedelta(hours=1), error.replace("30s", "47s"), error_type, shifted)
     async with Client(_server(make_settings, night, now=later)) as client:
         after = await call(client, "top_errors", days=1, limit=50)
@@ -89,7 +91,9 @@ async def test_a_week_later_the_same_error_keeps_its_signature_and_only_new_task
     assert rows == assigned + 1, "re-clustering must process only the task it had not seen"
 
 
-async def test_clustering_never_writes_into_the_telemetry_database(make_settings, night, tmp_path: Path) -> None:
+async def test_clustering_never_writes_into_the_telemetry_database(
+    make_settings, night, tmp_path: Path
+) -> None:
     digest = hashlib.sha256(night.path.read_bytes()).hexdigest()
     async with Client(_server(make_settings, night)) as client:
         top = await call(client, "top_errors")
@@ -98,7 +102,9 @@ async def test_clustering_never_writes_into_the_telemetry_database(make_settings
     assert (tmp_path / "data" / "signatures.db").is_file()
 
 
-async def test_error_cluster_gives_traceback_frames_with_source_and_variants(make_settings, night, tmp_path) -> None:
+async def test_error_cluster_gives_traceback_frames_with_source_and_variants(
+    make_settings, night, tmp_path
+) -> None:
     root = tmp_path / "checkout"
     (root / "email_agent").mkdir(parents=True)
     (root / "email_agent" / "agent.py").write_text("".join(f"# line {n}\n" for n in range(1, 601)))
@@ -124,7 +130,11 @@ async def test_secrets_in_tracebacks_are_redacted(make_settings, night) -> None:
         texts = []
         for group in top["groups"]:
             detail = await call(client, "error_cluster", signature=group["signature"])
-            texts += [detail["traceback"] or "", group["example"], *[v["message"] for v in detail["variants"]]]
+            texts += [
+                detail["traceback"] or "",
+                group["example"],
+                *[v["message"] for v in detail["variants"]],
+            ]
     blob = "\n".join(texts)
     assert "smtp" in blob.lower(), "the demo's leaked-secret failure should be among the groups"
     for fragment in SECRET_FRAGMENTS:
