@@ -42,7 +42,9 @@ class AppResources:
         """The findings memory, created on first use (chroma connects lazily, so this never fails)."""
         if self._memory is None:
             s = self.settings
-            self._memory = open_store(s.data_dir, s.memory_url, s.embedding, lambda: s.now or datetime.now(UTC))
+            self._memory = open_store(
+                s.data_dir, s.memory_url, s.embedding, lambda: s.now or datetime.now(UTC)
+            )
         return self._memory
 
     @property

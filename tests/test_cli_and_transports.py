@@ -49,9 +49,13 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-async def test_serve_over_stdio_answers_tools_prompts_and_the_nightly_report(demo_db: Path, tmp_path: Path) -> None:
+async def test_serve_over_stdio_answers_tools_prompts_and_the_nightly_report(
+    demo_db: Path, tmp_path: Path
+) -> None:
     flags = ["--telemetry-db", str(demo_db), "--now", DEMO_ANCHOR.isoformat(), "--data-dir", str(tmp_path)]
-    nightly = subprocess.run([*CLI, "nightly", *flags], env=_env(), capture_output=True, text=True, timeout=120)
+    nightly = subprocess.run(
+        [*CLI, "nightly", *flags], env=_env(), capture_output=True, text=True, timeout=120
+    )
     assert nightly.returncode == 0, nightly.stderr
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "self_improver.server.cli", "serve", *flags], env=_env()
