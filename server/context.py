@@ -6,7 +6,7 @@ tests can run several differently configured servers in one process.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -94,3 +94,12 @@ def resources(ctx: Context) -> AppResources:
     if not isinstance(found, AppResources):
         raise RuntimeError("server was built without its lifespan; use server.app.build_server")
     return found
+
+
+def progress_reporter(ctx: Context) -> Callable[[float, float, str], Awaitable[None]]:
+    """Domain code reports progress as (done, total, message); this forwards it as MCP notifications."""
+
+    async def report(done: float, total: float, message: str) -> None:
+        await ctx.report_progress(done, total, message)
+
+    return report

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from ...tools.code import checks, patches, source
 from ...tools.code.models import CheckResult, CodeSearch, Edit, PatchResult, SourceFile
-from ..context import resources
+from ..context import progress_reporter, resources
 from ..registry import READ_ONLY, WRITE_ADDITIVE, WRITE_IDEMPOTENT, Toolset
 from .errors import Signature
 
@@ -182,14 +182,11 @@ async def run_checks(
     chosen = await in_thread(lambda: app.repos.get(repo))
     prepared = await in_thread(lambda: checks.prepare_checks(chosen, branch))
 
-    async def progress(done: float, total: float, message: str) -> None:
-        await ctx.report_progress(done, total, message)
-
     return await checks.run_checks(
         chosen,
         branch,
         prepared,
         app.settings.check_timeout_seconds,
-        progress,
+        progress_reporter(ctx),
         redact_emails=app.settings.redact_emails,
     )

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ...tools.errors import reports
 from ...tools.errors.results import ErrorCluster, TopErrors
-from ..context import resources
+from ..context import progress_reporter, resources
 from ..registry import READ_ONLY, Toolset
 from .telemetry import Agent, Days, Until
 
@@ -27,13 +27,6 @@ Signature = Annotated[
         description="A signature from top_errors, e.g. '3b8fe4199281'.",
     ),
 ]
-
-
-def progress_reporter(ctx: Context) -> reports.Progress:
-    async def report(done: float, total: float, message: str) -> None:
-        await ctx.report_progress(done, total, message)
-
-    return report
 
 
 @toolset.tool(title="Top error signatures", annotations=READ_ONLY)

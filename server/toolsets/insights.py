@@ -11,9 +11,8 @@ from ...tools.insights import impact, slow
 from ...tools.insights.results import ImpactResult, SlowOperations
 from ...tools.insights.verdict_memory import remember_verdict
 from ...tools.support.problems import ToolInputError, UnavailableError
-from ..context import resources
+from ..context import progress_reporter, resources
 from ..registry import READ_ONLY, WRITE_IDEMPOTENT, Toolset
-from .errors import progress_reporter
 from .telemetry import Agent
 
 toolset = Toolset(

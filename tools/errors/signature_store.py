@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..telemetry.schema import FAILED_STATUSES, configure_connection
+from ..support.local_db import open_local_db
+from ..telemetry.schema import FAILED_STATUSES
 from ..telemetry.windows import Window, parse_timestamp, range_predicate, utc_text
 
 SCHEMA = """
@@ -72,10 +73,7 @@ class SignatureStore:
             conn.executescript(SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=5, check_same_thread=False)
-        configure_connection(conn)
-        conn.row_factory = sqlite3.Row
-        return conn
+        return open_local_db(self.path)
 
     # -- writing -------------------------------------------------------------------------------------
     def watermark(self) -> datetime | None:

@@ -14,9 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..support.local_db import open_local_db
 from .models import AuditEntry, Scalar
 
-BUSY_TIMEOUT_S = 10.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -37,8 +37,7 @@ CREATE INDEX IF NOT EXISTS audit_by_finding ON audit (finding_id, at);
 @contextmanager
 def connect(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
     """A short-lived connection that commits on success; the tables are created on first use."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+    conn = open_local_db(path)
     try:
         conn.executescript(schema)
         with conn:

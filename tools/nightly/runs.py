@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..support.local_db import open_local_db
+
 RUNS_DB = "runs.db"
 OUTCOMES = ("running", "ok", "partial", "failed", "crashed", "locked-out")
 
@@ -93,8 +95,7 @@ class RunRecords:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=10)
-        conn.row_factory = sqlite3.Row
+        conn = open_local_db(self.path)
         try:
             with conn:
                 yield conn

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from ..code.git import IDENTITY, SAFE_CONFIG
 from ..errors.redact import redact_secrets
+from ..support.local_db import open_local_db
 from ..support.problems import ToolInputError, UnavailableError
 from . import git
 from .models import PullRequest
@@ -310,9 +311,7 @@ class MergeAudit:
             conn.executescript(AUDIT_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        return conn
+        return open_local_db(self.path, autocommit=True)
 
     def record(
         self,

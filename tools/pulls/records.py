@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..support.local_db import open_local_db
 from .models import PullRequest
 
 SCHEMA = """
@@ -82,10 +83,7 @@ class PullRecords:
             conn.executescript(SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        return conn
+        return open_local_db(self.path, autocommit=True)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
