@@ -3,37 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from git_repos import GIT_ENV, commit_file, git  # noqa: F401 - re-exported for the PR tests
 
 TOKEN = "ghp_" + "T0kenForTests" * 3
 SIGNATURE = "abc123def456"
 BRANCH = f"self-improver/{SIGNATURE}-retry-imap"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Dev",
-    "GIT_AUTHOR_EMAIL": "dev@example.com",
-    "GIT_COMMITTER_NAME": "Dev",
-    "GIT_COMMITTER_EMAIL": "dev@example.com",
-    "HOME": "/nonexistent",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "PATH": "/usr/bin:/bin:/usr/local/bin",
-}
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, env=GIT_ENV, check=True
-    )
-    return done.stdout.strip()
-
-
-def commit_file(repo: Path, path: str, text: str, message: str) -> str:
-    (repo / path).parent.mkdir(parents=True, exist_ok=True)
-    (repo / path).write_text(text)
-    git(repo, "add", path)
-    git(repo, "commit", "-q", "-m", message)
-    return git(repo, "rev-parse", "HEAD")
 
 
 def add_fix_branch(repo: Path, branch: str, path: str, text: str) -> str:
