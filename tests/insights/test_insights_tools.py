@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ async def test_a_signature_that_disappears_after_the_merge_is_fixed_and_stored_o
         first = await call(client, "measure_impact", signature=signature, pr_number=42, merged_at=MERGED_ISO)
         again = await call(client, "measure_impact", signature=signature, pr_number=42, merged_at=MERGED_ISO)
         memory = await call(client, "recall_findings", signature=signature)
+        history = await call(client, "finding_history", signature=signature)
     impact = first["signature_impact"]
     assert first["verdict"] == impact["verdict"] == "fixed", first["reason"]
     assert (impact["events_before"], impact["events_after"]) == (30, 0)
@@ -47,6 +49,8 @@ async def test_a_signature_that_disappears_after_the_merge_is_fixed_and_stored_o
     stored = memory["findings"][0]["metadata"]
     assert stored["verdict"] == "fixed" and stored["pr_number"] == 42 and stored["signature"] == signature
     assert stored["ci_low"] == 0 and stored["rate_ratio"] == 0
+    # finding_history shows the verdict among the signature's events.
+    assert first["memory_finding_id"] in json.dumps(history) and "fixed" in json.dumps(history)
 
 
 async def test_a_signature_that_halves_is_improved_and_failures_are_split(
