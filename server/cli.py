@@ -27,6 +27,10 @@ def _settings_flags() -> argparse.ArgumentParser:
     common.add_argument("--timezone", help="IANA timezone for day boundaries (default UTC)")
     common.add_argument("--now", help="pin the clock to this ISO time (replays, demos)")
     common.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    common.add_argument("--memory-url", help="chroma server for memory, http://host:port (default: embedded)")
+    common.add_argument(
+        "--embedding", choices=["offline", "minilm"], help="memory embedding (default offline)"
+    )
     return common
 
 
@@ -93,6 +97,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         log_level=getattr(args, "log_level", None),
         toolsets=getattr(args, "toolsets", None),
         read_only=getattr(args, "read_only", None),
+        memory_url=getattr(args, "memory_url", None),
+        embedding=getattr(args, "embedding", None),
     )
 
 

@@ -29,8 +29,17 @@ def test_config_show_layers_file_env_and_flags_and_masks_secrets(
     config.write_text('timezone = "Asia/Tokyo"\ntelemetry_db = "/from/file.db"\nquery_timeout_seconds = 9\n')
     monkeypatch.setenv("SELF_IMPROVER_TIMEZONE", "Europe/Berlin")
     monkeypatch.setenv("SELF_IMPROVER_HTTP_TOKEN", "s3cret-token-value")
-    assert main(["config", "show", "--config", str(config), "--telemetry-db", "/from/flag.db"]) == 0
+    flags = [
+        "--telemetry-db",
+        "/from/flag.db",
+        "--memory-url",
+        "http://127.0.0.1:8000",
+        "--embedding",
+        "minilm",
+    ]
+    assert main(["config", "show", "--config", str(config), *flags]) == 0
     shown = json.loads(capsys.readouterr().out)
+    assert (shown["memory_url"], shown["embedding"]) == ("http://127.0.0.1:8000", "minilm")
     assert shown["telemetry_db"] == "/from/flag.db"  # flag beats file
     assert shown["timezone"] == "Europe/Berlin"  # env beats file
     assert shown["query_timeout_seconds"] == 9  # file beats default
