@@ -6,7 +6,7 @@ are thin wrappers around these, and the demo and benchmarks call them directly.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from ..errors.redact import redact_secrets
@@ -81,16 +81,20 @@ async def failure_trend(
     params: dict[str, Any] = window.sql_params()
     async with store.connect() as reader:
         agent_sql = _agent_filter(reader, agent, params)
+        # Counted per UTC minute in SQL (strftime reads every created_at format and applies offsets), so
+        # Python handles at most one row per minute of the window whatever the traffic; a minute lies in
+        # one local day in every timezone (offsets are multiples of 15 minutes).
         rows = await reader.fetchall(
-            f"SELECT created_at, status IN ({_FAILED_SQL}) AS failed FROM tasks "
-            f"WHERE {range_predicate()}{agent_sql}",
+            f"SELECT strftime('%Y-%m-%d %H:%M', created_at) AS minute, COUNT(*) AS n, "
+            f"SUM(status IN ({_FAILED_SQL})) AS failed FROM tasks "
+            f"WHERE {range_predicate()}{agent_sql} GROUP BY minute",
             params,
         )
     totals: dict[str, list[int]] = {d.isoformat(): [0, 0] for d in window.days}
     for row in rows:
-        local = parse_timestamp(row["created_at"]).astimezone(store.tz).date().isoformat()
+        local = parse_timestamp(row["minute"], UTC).astimezone(store.tz).date().isoformat()
         bucket = totals.setdefault(local, [0, 0])
-        bucket[0] += 1
+        bucket[0] += int(row["n"])
         bucket[1] += int(row["failed"])
     partial_day = (
         window.last_day.isoformat() if window.end < day_window(window.last_day, store.tz).end else None
