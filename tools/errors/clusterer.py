@@ -73,6 +73,11 @@ class SignatureClusterer:
         cluster = self._miner.add(mask_tokens(body), short_name(error_type) or "", body)
         return PendingMessage(cluster, error_type)
 
+    def seed(self, shape: str, error_type: str | None = None) -> PendingMessage:
+        """Restore a log-style template from an earlier batch (`TemplateCluster.text`), see TemplateMiner.seed."""
+        cluster = self._miner.seed(mask_tokens(shape), short_name(error_type) or "", shape)
+        return PendingMessage(cluster, error_type)
+
     def consolidate(self) -> None:
         """Regroup earlier log-style messages under templates generalised since (see TemplateMiner)."""
         self._miner.consolidate()

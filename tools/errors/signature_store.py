@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS signatures (
     last_seen     TEXT NOT NULL,
     occurrences   INTEGER NOT NULL DEFAULT 0,
     resolved_at   TEXT,
-    resolved_by   TEXT
+    resolved_by   TEXT,
+    shape         TEXT  -- log-style signatures: the miner's template (values as <*>) to seed it next night
 );
 CREATE TABLE IF NOT EXISTS task_signatures (
     task_id     PRIMARY KEY,  -- no type: keeps the user's ids as they are (integer or text)
@@ -60,6 +61,7 @@ class Assignment:
     template: str
     created_at: str
     agent: str | None
+    shape: str | None = None
 
 
 class SignatureStore:
@@ -71,6 +73,9 @@ class SignatureStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.executescript(SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(signatures)")}
+            if "shape" not in columns:  # stores created before log-style seeding
+                conn.execute("ALTER TABLE signatures ADD COLUMN shape TEXT")
 
     def _connect(self) -> sqlite3.Connection:
         return open_local_db(self.path)
@@ -108,17 +113,26 @@ class SignatureStore:
                     continue
                 added += 1
                 conn.execute(
-                    "INSERT INTO signatures(signature, title, error_type, template, first_seen, last_seen, occurrences) "
-                    "VALUES (?,?,?,?,?,?,1) ON CONFLICT(signature) DO UPDATE SET "
+                    "INSERT INTO signatures(signature, title, error_type, template, first_seen, last_seen, "
+                    "occurrences, shape) VALUES (?,?,?,?,?,?,1,?) ON CONFLICT(signature) DO UPDATE SET "
                     "first_seen = min(first_seen, excluded.first_seen), "
                     "last_seen = max(last_seen, excluded.last_seen), occurrences = occurrences + 1",
-                    (a.signature, a.title, a.error_type, a.template, a.created_at, a.created_at),
+                    (a.signature, a.title, a.error_type, a.template, a.created_at, a.created_at, a.shape),
                 )
             conn.execute(
                 "INSERT INTO runs(key, value) VALUES ('watermark', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (utc_text(watermark),),
             )
         return added
+
+    def log_shapes(self, since: datetime) -> list[sqlite3.Row]:
+        """Log-style signatures seen since `since`, oldest first, with the shapes that seed the miner."""
+        with self._connect() as conn:
+            return conn.execute(
+                "SELECT signature, error_type, shape FROM signatures WHERE shape IS NOT NULL AND last_seen >= ? "
+                "ORDER BY first_seen, signature",
+                (utc_text(since),),
+            ).fetchall()
 
     def mark_resolved(self, signature: str, at: datetime, by: str) -> bool:
         with self._lock, self._connect() as conn:

@@ -115,6 +115,21 @@ class TemplateMiner:
         cluster.size += 1
         return cluster
 
+    def seed(self, template: Shape, group: str = "", example: str = "") -> TemplateCluster:
+        """Restore a template learnt earlier (stored by a previous night): messages that fit its
+        wildcards join it at once, as if the evidence that generalised it had been seen again."""
+        wildcards = frozenset(i for i, token in enumerate(template) if token == WILDCARD)
+        if not wildcards:
+            return self.add(template, group, example)
+        key = (group, template)
+        known = self._generalised.get(key)
+        if known is not None:
+            return known.root()
+        cluster = TemplateCluster(template, group, example, generalised=wildcards)
+        self._by_shape.setdefault(key, cluster)
+        self._remember_generalised(cluster)
+        return cluster.root()
+
     def cluster_of(self, tokens: Shape, group: str = "") -> TemplateCluster | None:
         """The current cluster of an already added shape (after later generalisations)."""
         cluster = self._by_shape.get((group, tokens))
