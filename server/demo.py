@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from mcp import Client
 
 from ..examples.demo_telemetry import DEMO_ANCHOR, build_demo_db
 from .app import build_server
 from .config import Settings
-from .demo_fix_loop import REPO_NAME, run_fix_loop
+from .demo_fix_loop import REPO_NAME, call_tool, run_fix_loop
 from .demo_later_night import run_later_night
 
 # The seed article's two queries, with date('now') pinned to the demo's night so they can run on it.
@@ -25,13 +24,6 @@ SEED_ERRORS = (
     "SELECT error, COUNT(*) as count FROM tasks WHERE date(created_at) >= date('now', '-7 days') "
     "AND status = 'failed' GROUP BY error ORDER BY count DESC"
 )
-
-
-async def _call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, arguments)
-    if result.is_error:
-        raise RuntimeError(f"{tool} failed: {result.content}")
-    return dict(result.structured_content or {})
 
 
 def _pct(rate: float) -> str:
@@ -44,18 +36,18 @@ async def answer_nightly_questions(settings: Settings) -> None:
             f"Nightly run at {settings.now:%Y-%m-%d %H:%M} {settings.timezone} on {settings.telemetry_path}\n"
         )
         for day in ("yesterday", "today"):
-            s = await _call(client, "telemetry_summary", day=day)
+            s = await call_tool(client, "telemetry_summary", day=day)
             counts = ", ".join(f"{n} {status}" for status, n in s["counts_by_status"].items())
             print(
                 f"{day.capitalize():9} {s['day']}: {s['total']} tasks ({counts}), failure rate {_pct(s['failure_rate'])}"
             )
-        trend = await _call(client, "failure_trend", days=7)
+        trend = await call_tool(client, "failure_trend", days=7)
         print("\nFailure trend, last 7 days and today so far:")
         for d in trend["days"]:
             bar = "#" * round(d["failure_rate"] * 200)
             note = " (so far)" if d["partial"] else ""
             print(f"  {d['day']}  {d['failed']:>3}/{d['total']:<4} {_pct(d['failure_rate']):>6} {bar}{note}")
-        top = await _call(client, "top_errors", days=7, limit=5)
+        top = await call_tool(client, "top_errors", days=7, limit=5)
         print(f"\nRepeated errors, last 7 days ({top['failed_tasks']} failed tasks):")
         for g in top["groups"]:
             print(f"  {g['count']:>3}x  {g['signature']}  {g['title']}")
@@ -66,7 +58,7 @@ async def answer_nightly_questions(settings: Settings) -> None:
         pinned = f"'{settings.now:%Y-%m-%d %H:%M:%S}'"
         print("\nThe seed article's SQL through query_telemetry (date('now') pinned to the night):")
         for sql in (SEED_DAILY, SEED_ERRORS):
-            result = await _call(client, "query_telemetry", sql=sql.replace("'now'", pinned), limit=5)
+            result = await call_tool(client, "query_telemetry", sql=sql.replace("'now'", pinned), limit=5)
             print(f"  {sql.replace(chr(10), ' ')[:90]}...")
             for row in result["rows"]:
                 print(f"    {' | '.join(str(v)[:90] for v in row)}")

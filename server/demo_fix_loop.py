@@ -100,7 +100,8 @@ def write_config(workdir: Path, repo: Path) -> Path:
     return config
 
 
-async def _call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+async def call_tool(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    """A tool's structured result, as a scripted host reads it; an error result stops the demo."""
     result = await client.call_tool(tool, arguments)
     if result.is_error:
         text = " ".join(getattr(c, "text", "") for c in result.content)
@@ -134,7 +135,7 @@ async def run_fix_loop(workdir: Path, telemetry_db: Path, now: str) -> list[dict
     )
     print(f"\nThe fix loop, as a host would run it over stdio (repo copied to {repo}):")
     async with Client(params) as client:
-        top = await _call(client, "top_errors", days=7, limit=5)
+        top = await call_tool(client, "top_errors", days=7, limit=5)
         by_title = {g["title"]: g for g in top["groups"]}
         attribute = next(g for t, g in by_title.items() if "_email_context_until" in t)
         imap = next(g for t, g in by_title.items() if "IMAP timeout" in t)
@@ -144,30 +145,30 @@ async def run_fix_loop(workdir: Path, telemetry_db: Path, now: str) -> list[dict
         ]
         opened = []
         for group, title, patch in fixes:
-            detail = await _call(client, "error_cluster", signature=group["signature"])
+            detail = await call_tool(client, "error_cluster", signature=group["signature"])
             frame = detail["in_app_frames"][-1]
             print(
                 f"  {group['signature']} {group['title']}: {group['count']}x in 7 days, state {group['state']}"
             )
             where = frame["repo_path"] or frame["file"]
             print(f"    key frame {where}:{frame['line']} in {frame['function']}: {frame['code']}")
-            recalled = await _call(client, "recall_findings", signature=group["signature"])
+            recalled = await call_tool(client, "recall_findings", signature=group["signature"])
             print(f"    memory: {len(recalled['findings'])} earlier finding(s)")
-            applied = await _call(
+            applied = await call_tool(
                 client, "apply_patch", repo=REPO_NAME, signature=group["signature"], title=title, **patch
             )
             print(
                 f"    apply_patch ({applied['mode']}): {applied['branch']} @ {applied['commit'][:10]}, "
                 f"{len(applied['files_changed'])} file(s)"
             )
-            checks = await _call(client, "run_checks", repo=REPO_NAME, branch=applied["branch"])
+            checks = await call_tool(client, "run_checks", repo=REPO_NAME, branch=applied["branch"])
             last = checks["output_tail"].strip().splitlines()[-1] if checks["output_tail"].strip() else ""
             print(
                 f"    run_checks: {'passed' if checks['passed'] else 'FAILED'} in {checks['duration_s']:.1f}s ({last})"
             )
             if not checks["passed"]:
                 continue
-            finding = await _call(
+            finding = await call_tool(
                 client,
                 "remember_finding",
                 content=f"{group['title']} ({group['count']} failures in 7 days). Fix: {title}.",
@@ -179,7 +180,7 @@ async def run_fix_loop(workdir: Path, telemetry_db: Path, now: str) -> list[dict
                     "repo": REPO_NAME,
                 },
             )
-            pr = await _call(
+            pr = await call_tool(
                 client,
                 "open_pull_request",
                 repo=REPO_NAME,
@@ -195,7 +196,7 @@ async def run_fix_loop(workdir: Path, telemetry_db: Path, now: str) -> list[dict
                 f"finding {finding['id']} updated: {pr['memory_updated']})"
             )
             opened.append(pull)
-        listed = await _call(client, "list_pull_requests")
+        listed = await call_tool(client, "list_pull_requests")
         print("\n  Pull requests (list_pull_requests):")
         print("    #   status  checks   signature     title")
         for row in listed["pull_requests"]:

@@ -162,7 +162,9 @@ def test_resolved_and_regressed_follow_the_resolution_mark() -> None:
 
 def _log_db(path: Path, rows: list[tuple[str, str]]) -> Path:
     conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE IF NOT EXISTS tasks (id INTEGER PRIMARY KEY, status TEXT, error TEXT, created_at TEXT)")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS tasks (id INTEGER PRIMARY KEY, status TEXT, error TEXT, created_at TEXT)"
+    )
     conn.executemany("INSERT INTO tasks(status, error, created_at) VALUES ('failed', ?, ?)", rows)
     conn.commit()
     conn.close()
@@ -175,8 +177,10 @@ async def test_log_style_errors_are_mined_into_one_signature_that_later_nights_k
     """No traceback, and the varying part is a plain word: the template miner groups them, and a new
     name a night later joins the same signature instead of starting its own."""
     names = ["alice", "bob", "carol", "dave", "erin", "frank"]
-    db = _log_db(tmp_path / "logs.db", [(f"user {n} not found in directory", f"2026-02-15 0{i}:00:00")
-                                        for i, n in enumerate(names)])
+    db = _log_db(
+        tmp_path / "logs.db",
+        [(f"user {n} not found in directory", f"2026-02-15 0{i}:00:00") for i, n in enumerate(names)],
+    )
     async with Client(build_server(make_settings(telemetry_db=db, now=DEMO_ANCHOR))) as client:
         first = await call(client, "top_errors", days=7)
     assert [g["count"] for g in first["groups"]] == [6]

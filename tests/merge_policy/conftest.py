@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +9,14 @@ from typing import Any
 import pytest
 from merge_policy.merge_setup import FIXES, IMAP, TEST_IMAP, Checkout, make_branch, policy
 from pull_requests.fake_github_api import FakeGitHub
-from pull_requests.git_setup import GIT_ENV, TOKEN, commit_file, git
+from pull_requests.git_setup import (
+    TOKEN,
+    add_user_work,
+    bare_github_copy,
+    commit_file,
+    git,
+    github_values,
+)
 from self_improver.server.config import Settings
 
 
@@ -26,10 +32,7 @@ def checkout(tmp_path: Path) -> Checkout:
     git(repo, "add", "pyproject.toml", "tests/test_imap.py")
     commit_file(repo, "worker/imap.py", IMAP, "initial")
     fixes = {name: make_branch(repo, name, sig, files) for name, (sig, files) in FIXES.items()}
-    (repo / "notes.txt").write_text("work in progress\n")
-    (repo / "worker" / "imap.py").write_text("TIMEOUT = 45  # the user is experimenting\n")
-    (repo / "staged.txt").write_text("staged\n")
-    git(repo, "add", "staged.txt")
+    add_user_work(repo)
     return Checkout(repo, fixes)
 
 
@@ -52,13 +55,7 @@ def local_settings(
 
 @pytest.fixture
 def github_remote(tmp_path: Path, checkout: Checkout) -> Path:
-    bare = tmp_path / "github" / "acme" / "worker.git"
-    bare.parent.mkdir(parents=True)
-    subprocess.run(
-        ["git", "init", "-q", "--bare", "--initial-branch=main", str(bare)], check=True, env=GIT_ENV
-    )
-    git(checkout.path, "push", "-q", str(bare), "refs/heads/main:refs/heads/main")
-    return bare
+    return bare_github_copy(tmp_path, checkout.path)
 
 
 @pytest.fixture
@@ -77,18 +74,8 @@ def github_settings(
     demo_db: Path,
 ) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        repo = {
-            "name": "worker",
-            "path": str(checkout.path),
-            "github": "acme/worker",
-            "remote": str(github_remote),
-        }
         values: dict[str, Any] = {
-            "github_token": TOKEN,
-            "github_base_url": fake_github.base_url,
-            "pr_provider": "github",
-            "repos": [repo],
-            "telemetry_db": demo_db,
+            **github_values(fake_github.base_url, checkout.path, github_remote, demo_db),
             "auto_merge": policy(),
         }
         return make_settings(**(values | overrides))

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pull_requests.fake_github_api import FakeGitHub
-from pull_requests.git_setup import BRANCH, GIT_ENV, TOKEN, UserRepo, add_fix_branch, commit_file, git
+from pull_requests.git_setup import (
+    BRANCH,
+    TOKEN,
+    UserRepo,
+    add_fix_branch,
+    add_user_work,
+    bare_github_copy,
+    commit_file,
+    git,
+    github_values,
+)
 from self_improver.server.config import Settings
 
 
@@ -23,23 +32,14 @@ def user_repo(tmp_path: Path) -> UserRepo:
     head = add_fix_branch(
         repo, BRANCH, "worker/imap.py", "TIMEOUT = 60\n\n\ndef login():\n    return TIMEOUT\n"
     )
-    (repo / "notes.txt").write_text("work in progress\n")
-    (repo / "worker" / "imap.py").write_text("TIMEOUT = 45  # the user is experimenting\n")
-    (repo / "staged.txt").write_text("staged\n")
-    git(repo, "add", "staged.txt")
+    add_user_work(repo)
     return UserRepo(repo, BRANCH, head)
 
 
 @pytest.fixture
 def github_remote(tmp_path: Path, user_repo: UserRepo) -> Path:
     """The repository on "GitHub": a bare clone that already has main."""
-    bare = tmp_path / "github" / "acme" / "worker.git"
-    bare.parent.mkdir(parents=True)
-    subprocess.run(
-        ["git", "init", "-q", "--bare", "--initial-branch=main", str(bare)], check=True, env=GIT_ENV
-    )
-    git(user_repo.path, "push", "-q", str(bare), "refs/heads/main:refs/heads/main")
-    return bare
+    return bare_github_copy(tmp_path, user_repo.path)
 
 
 @pytest.fixture
@@ -58,18 +58,8 @@ def github_settings(
     demo_db: Path,
 ) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        repo = {
-            "name": "worker",
-            "path": str(user_repo.path),
-            "github": "acme/worker",
-            "remote": str(github_remote),
-        }
         values: dict[str, Any] = {
-            "github_token": TOKEN,
-            "github_base_url": fake_github.base_url,
-            "pr_provider": "github",
-            "repos": [repo],
-            "telemetry_db": demo_db,
+            **github_values(fake_github.base_url, user_repo.path, github_remote, demo_db),
         }
         return make_settings(**(values | overrides))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,3 +36,33 @@ class UserRepo:
     path: Path
     branch: str
     head: str
+
+
+def add_user_work(repo: Path) -> None:
+    """Uncommitted and staged work in the user's checkout that no tool may touch."""
+    (repo / "notes.txt").write_text("work in progress\n")
+    (repo / "worker" / "imap.py").write_text("TIMEOUT = 45  # the user is experimenting\n")
+    (repo / "staged.txt").write_text("staged\n")
+    git(repo, "add", "staged.txt")
+
+
+def bare_github_copy(tmp_path: Path, repo: Path) -> Path:
+    """The repository on "GitHub": a bare repo that already has the user's main."""
+    bare = tmp_path / "github" / "acme" / "worker.git"
+    bare.parent.mkdir(parents=True)
+    subprocess.run(
+        ["git", "init", "-q", "--bare", "--initial-branch=main", str(bare)], check=True, env=GIT_ENV
+    )
+    git(repo, "push", "-q", str(bare), "refs/heads/main:refs/heads/main")
+    return bare
+
+
+def github_values(base_url: str, repo: Path, remote: Path, telemetry_db: Path) -> dict[str, object]:
+    """Settings that send pull requests of repo `worker` to the fake GitHub at `base_url`."""
+    return {
+        "github_token": TOKEN,
+        "github_base_url": base_url,
+        "pr_provider": "github",
+        "repos": [{"name": "worker", "path": str(repo), "github": "acme/worker", "remote": str(remote)}],
+        "telemetry_db": telemetry_db,
+    }

@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
@@ -90,10 +91,17 @@ class GitHubProvider:
 
     def _call(self, call: Callable[[], T], what: str, repo: RepoConfig) -> T:
         """`call()` with retries, GitHub's failures turned into messages that say what to do."""
+        with self._reaching_github(what):
+            try:
+                return with_retries(self.policy, call, what, self._sleep)
+            except GithubException as exc:
+                raise self._problem(exc, what, repo) from exc
+
+    @contextmanager
+    def _reaching_github(self, what: str) -> Iterator[None]:
+        """Network failures and exhausted retries become UnavailableError, with the token scrubbed."""
         try:
-            return with_retries(self.policy, call, what, self._sleep)
-        except GithubException as exc:
-            raise self._problem(exc, what, repo) from exc
+            yield
         except requests.RequestException as exc:
             raise UnavailableError(
                 self.scrub(f"cannot reach GitHub at {self.base_url} ({what}): {type(exc).__name__}")
@@ -311,20 +319,15 @@ class GitHubProvider:
         def existing() -> GitHubPull | None:
             return self._open_by_head(github_repo, repo, draft.branch)
 
-        try:
-            pull = create_once(self.policy, send, existing, "create the pull request", self._sleep)
-        except GithubException as exc:
-            already = exc.status == 422 and "already exists" in str(exc.data).lower()
-            found = self._call(existing, "look up pull requests of the branch", repo) if already else None
-            if found is None:
-                raise self._problem(exc, "create the pull request", repo) from exc
-            pull = found
-        except requests.RequestException as exc:
-            raise UnavailableError(
-                self.scrub(f"cannot reach GitHub at {self.base_url}: {type(exc).__name__}")
-            ) from exc
-        except UnavailableError as exc:
-            raise UnavailableError(self.scrub(str(exc))) from exc
+        with self._reaching_github("create the pull request"):
+            try:
+                pull = create_once(self.policy, send, existing, "create the pull request", self._sleep)
+            except GithubException as exc:
+                already = exc.status == 422 and "already exists" in str(exc.data).lower()
+                found = self._call(existing, "look up pull requests of the branch", repo) if already else None
+                if found is None:
+                    raise self._problem(exc, "create the pull request", repo) from exc
+                pull = found
         self._call(lambda: pull.add_to_labels(*draft.labels), "label the pull request", repo)
         return self._call(lambda: self._model(repo, github_repo, pull, draft.labels), "read checks", repo)
 
@@ -404,21 +407,17 @@ class GitHubProvider:
             fresh = github_repo.get_pull(number)
             return fresh.merge_commit_sha if fresh.merged else None
 
-        try:
-            sha = create_once(self.policy, send, merged_meanwhile, "merge the pull request", self._sleep)
-        except GithubException as exc:
-            if exc.status in (405, 409, 422):
-                raise ToolInputError(
-                    f"GitHub refused to merge pull request #{number} in {repo.github} ({self.scrub(describe(exc))}): "
-                    "nothing was merged. If its head moved, call merge_pull_request again to evaluate the new head"
-                ) from exc
-            raise self._problem(exc, "merge the pull request", repo) from exc
-        except requests.RequestException as exc:
-            raise UnavailableError(
-                self.scrub(f"cannot reach GitHub at {self.base_url}: {type(exc).__name__}")
-            ) from exc
-        except UnavailableError as exc:
-            raise UnavailableError(self.scrub(str(exc))) from exc
+        with self._reaching_github("merge the pull request"):
+            try:
+                sha = create_once(self.policy, send, merged_meanwhile, "merge the pull request", self._sleep)
+            except GithubException as exc:
+                if exc.status in (405, 409, 422):
+                    raise ToolInputError(
+                        f"GitHub refused to merge pull request #{number} in {repo.github} "
+                        f"({self.scrub(describe(exc))}): nothing was merged. If its head moved, call "
+                        "merge_pull_request again to evaluate the new head"
+                    ) from exc
+                raise self._problem(exc, "merge the pull request", repo) from exc
         return MergeOutcome(before_sha=before, after_sha=sha, method="squash")
 
     def git_remote(self, repo: RepoConfig) -> tuple[str, dict[str, str]]:
