@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSett
 
 from ..tools.code.repo_config import RepoConfig
 from ..tools.pulls.merge_policy import AutoMergePolicy
+from ..tools.telemetry.mapping import TelemetryMapping
 
 
 def default_data_dir() -> Path:
@@ -26,13 +27,19 @@ def default_data_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SELF_IMPROVER_", extra="forbid", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SELF_IMPROVER_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
 
     data_dir: Path = Field(
         default_factory=default_data_dir, description="Where self-improver keeps its own state."
     )
     telemetry_db: Path | None = Field(
         None, description="SQLite file with the tasks table; default data_dir/telemetry.db."
+    )
+    telemetry: TelemetryMapping = Field(
+        default_factory=TelemetryMapping,
+        description="[telemetry] table: your table, column mapping, failed statuses, timestamp format.",
     )
     timezone: str = Field("UTC", description="IANA timezone that decides where a day starts and ends.")
     now: datetime | None = Field(None, description="Pin the clock (demos, replays); default: the real time.")

@@ -19,7 +19,7 @@ from ..tools.errors.reports import ErrorContext
 from ..tools.errors.signature_store import SignatureStore
 from ..tools.memory.store import MemoryStore, open_store
 from ..tools.pulls.service import PullRequestService
-from ..tools.telemetry.store import TelemetryStore
+from ..tools.telemetry.source import TelemetryStore, open_source
 from .config import Settings
 
 
@@ -34,7 +34,8 @@ class AppResources:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppResources:
-        telemetry = TelemetryStore(settings.telemetry_path, settings.timezone, settings.now)
+        source = open_source(settings.telemetry_path, settings.telemetry)
+        telemetry = TelemetryStore(source, settings.timezone, settings.now)
         return cls(settings=settings, telemetry=telemetry)
 
     @property
@@ -70,7 +71,8 @@ class AppResources:
         return self._repos
 
     async def close(self) -> None:
-        """Release what the resources hold open (telemetry opens per call; memory holds a chroma client)."""
+        """Release what the resources hold open (the telemetry connection, memory's chroma client)."""
+        await self.telemetry.source.close()
         if self._memory is not None:
             self._memory.close()
         if self._pulls is not None:

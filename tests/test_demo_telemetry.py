@@ -157,7 +157,21 @@ def test_every_row_is_consistent(night: DemoFacts) -> None:
     assert len(rows) == night.total_tasks
     ids = [r[0] for r in rows]
     assert ids == sorted(ids) and [r[3] for r in rows] == sorted(r[3] for r in rows)
-    for _id, status, error, created, agent, task_name, started, finished, duration, etype, tb, meta in rows:
+    for (
+        _id,
+        status,
+        error,
+        created,
+        agent,
+        task_name,
+        started,
+        finished,
+        duration,
+        etype,
+        tb,
+        meta,
+        _release,
+    ) in rows:
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", created) and started == created
         assert agent in {"email-agent", "calendar-agent", "digest-agent"} and task_name
         assert isinstance(json.loads(meta), dict) and json.loads(meta)

@@ -9,7 +9,6 @@ from pydantic import Field
 
 from ...tools.telemetry import queries
 from ...tools.telemetry.models import DaySummary, FailureTrend, QueryResult, TaskPage
-from ...tools.telemetry.readonly_sql import query_telemetry as run_query
 from ..context import resources
 from ..registry import READ_ONLY, Toolset
 
@@ -125,4 +124,4 @@ async def query_telemetry(
     FROM tasks WHERE created_at >= ? GROUP BY status", params=["2026-02-15"]).
     """
     app = resources(ctx)
-    return await run_query(app.telemetry.path, sql, params, limit, app.settings.query_timeout_seconds)
+    return await app.telemetry.source.query(sql, params, limit, app.settings.query_timeout_seconds)

@@ -112,4 +112,4 @@ async def test_missing_database_and_missing_table_are_explained(make_settings, t
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE jobs(id INTEGER)").connection.commit()
     async with Client(build_server(make_settings(telemetry_db=other))) as client:
-        assert "no `tasks` table" in await call_error(client, "top_errors")
+        assert "has no table 'tasks'" in await call_error(client, "top_errors")

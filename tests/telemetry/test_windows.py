@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import sqlite3
+import tempfile
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from self_improver.tools.support.problems import ToolInputError
+from self_improver.tools.telemetry.mapping import TelemetryMapping
 from self_improver.tools.telemetry.schema import ensure_schema
-from self_improver.tools.telemetry.windows import day_window, range_predicate, resolve_day, trailing_window
+from self_improver.tools.telemetry.sqlite_source import SQLiteTaskSource
+from self_improver.tools.telemetry.windows import day_window, resolve_day, trailing_window
 
 NOW = datetime(2026, 2, 16, 0, 17, tzinfo=UTC)
+_names = itertools.count()
 
 
 def _count_in(window, values: list[str]) -> int:
-    conn = sqlite3.connect(":memory:")
+    """Tasks the SQLite source counts in `window` on a real file holding `values` as created_at."""
+    path = Path(tempfile.mkdtemp()) / f"w{next(_names)}.db"
+    conn = sqlite3.connect(path)
     ensure_schema(conn)
     conn.executemany("INSERT INTO tasks(status, created_at) VALUES ('done', ?)", [(v,) for v in values])
-    return conn.execute(
-        f"SELECT COUNT(*) FROM tasks WHERE {range_predicate()}", window.sql_params()
-    ).fetchone()[0]
+    conn.commit()
+    conn.close()
+    source = SQLiteTaskSource(path, TelemetryMapping())
+
+    async def count() -> int:
+        try:
+            return sum((await source.status_counts(window)).values())
+        finally:
+            await source.close()
+
+    return asyncio.run(count())
 
 
 def test_every_supported_created_at_format_lands_in_its_utc_day() -> None:
@@ -68,16 +85,26 @@ def test_trailing_window_matches_the_seed_query_span() -> None:
         trailing_window(0, None, ZoneInfo("UTC"), NOW)
 
 
-def test_window_predicate_uses_the_created_at_index() -> None:
-    conn = sqlite3.connect(":memory:")
+def test_window_predicate_uses_the_created_at_index(tmp_path: Path) -> None:
+    path = tmp_path / "plan.db"
+    conn = sqlite3.connect(path)
     ensure_schema(conn)
+    conn.executemany(
+        "INSERT INTO tasks(status, created_at) VALUES ('done', ?)",
+        [(f"2026-02-{d:02d} 10:00:00",) for d in range(1, 28)],
+    )
+    conn.commit()
+    source = SQLiteTaskSource(path, TelemetryMapping())
     window = day_window(date(2026, 2, 15), ZoneInfo("UTC"))
+    learned = source._current(source._connection())
+    params: dict = {}
+    where = source._window_sql(learned, window, params)
     plan = conn.execute(
-        f"EXPLAIN QUERY PLAN SELECT status, COUNT(*) FROM tasks WHERE {range_predicate()} GROUP BY status",
-        window.sql_params(),
+        f"EXPLAIN QUERY PLAN SELECT status, COUNT(*) FROM tasks WHERE {where} GROUP BY status", params
     ).fetchall()
     detail = " ".join(row[-1] for row in plan)
     assert detail.startswith("SEARCH tasks USING") and "created_at>" in detail, detail
+    assert "julianday" not in where, "one-format columns need no per-row conversion"
     seed_plan = conn.execute(
         "EXPLAIN QUERY PLAN SELECT status, COUNT(*) FROM tasks WHERE date(created_at) = '2026-02-15' GROUP BY status"
     ).fetchall()

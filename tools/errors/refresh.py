@@ -9,19 +9,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from ..telemetry.store import TelemetryStore
-from ..telemetry.windows import Window
+from ..telemetry.source import TelemetryStore
+from ..telemetry.windows import Window, utc_text
 from .analyze import analyze_error
 from .clusterer import PendingMessage, SignatureClusterer
 from .models import ErrorSignature
-from .signature_store import FIRST_RUN_LOOKBACK, OVERLAP, Assignment, SignatureStore, failed_tasks_query
+from .signature_store import FIRST_RUN_LOOKBACK, OVERLAP, Assignment, SignatureStore
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 # Log-style signatures seen within this long seed the template miner on later nights.
 SHAPE_MEMORY = timedelta(days=90)
+BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -31,53 +32,88 @@ class RefreshReport:
     new_signatures: int
 
 
+Key = tuple[str, str | None, str | None]
+ANALYSIS_CACHE = 50_000  # distinct error texts remembered across batches of one refresh
+
+
 async def refresh_signatures(
     telemetry: TelemetryStore,
     store: SignatureStore,
     source_root: str | None = None,
     progress: Progress | None = None,
+    since: datetime | None = None,
 ) -> RefreshReport:
+    """Cluster failed tasks not yet clustered: those since the last run, and any before `since` that
+    no run has covered yet (so a window of any age has its groups)."""
     now = telemetry.now()
     watermark = await asyncio.to_thread(store.watermark)
-    start = (watermark - OVERLAP) if watermark else now - FIRST_RUN_LOOKBACK
-    window = Window(start, now + timedelta(seconds=1), start.date(), now.date())
-    async with telemetry.connect() as reader:
-        rows = await reader.fetchall(failed_tasks_query(set(reader.columns)), window.sql_params())
-    unseen = await asyncio.to_thread(store.unseen, [r["id"] for r in rows])
-    fresh = [r for r in rows if r["id"] in unseen]
-    Key = tuple[str, str | None, str | None]
-    cache: dict[Key, ErrorSignature] = {}
-    for index, row in enumerate(fresh):
-        key = (row["error"] or "", row["error_type"], row["traceback"])
-        if key not in cache:
-            cache[key] = analyze_error(key[0], key[2], key[1], source_root)
-        if progress and index % 2000 == 1999:
-            await progress(index + 1, len(fresh), "clustering new failures")
-    shapes = await asyncio.to_thread(store.log_shapes, now - SHAPE_MEMORY)
-    mined = mine_log_messages([k for k, sig in cache.items() if sig.kind == "message"], shapes, source_root)
-    assignments = []
-    for row in fresh:
-        key = (row["error"] or "", row["error_type"], row["traceback"])
-        sig, shape = mined.get(key, (cache[key], None))
-        assignments.append(
-            Assignment(
-                task_id=row["id"],
-                signature=sig.signature,
-                title=sig.title,
-                error_type=sig.error_type,
-                template=sig.template,
-                created_at=row["created_utc"],
-                agent=row["agent"],
-                shape=shape,
-            )
+    covered = await asyncio.to_thread(store.covered_from)
+    end = now + timedelta(seconds=1)
+    spans: list[tuple[datetime, datetime, bool]] = []  # (start, end, moves the watermark)
+    if watermark is None or covered is None:
+        start = now - FIRST_RUN_LOOKBACK if since is None else min(since, now - FIRST_RUN_LOOKBACK)
+        spans.append((start, end, True))
+    else:
+        spans.append((min(watermark - OVERLAP, end), end, True))
+        if since is not None and since < covered:
+            spans.append((since, covered + OVERLAP, False))
+    totals = [0, 0, 0]
+    for start, stop, moves in spans:
+        scanned, added, new = await _cluster_span(
+            telemetry, store, Window(start, stop, start.date(), stop.date()), source_root, progress
         )
-    before = set((await asyncio.to_thread(store.signatures, {a.signature for a in assignments})).keys())
-    added = await asyncio.to_thread(store.record, assignments, now)
-    return RefreshReport(
-        scanned=len(rows),
-        new_tasks=added,
-        new_signatures=len({a.signature for a in assignments} - before),
-    )
+        totals = [totals[0] + scanned, totals[1] + added, totals[2] + new]
+        await asyncio.to_thread(store.mark_covered, start, now if moves else None)
+    return RefreshReport(scanned=totals[0], new_tasks=totals[1], new_signatures=totals[2])
+
+
+async def _cluster_span(
+    telemetry: TelemetryStore,
+    store: SignatureStore,
+    window: Window,
+    source_root: str | None,
+    progress: Progress | None,
+) -> tuple[int, int, int]:
+    """Cluster one span batch by batch: memory stays bounded by a batch, whatever the span holds."""
+    cache: dict[Key, ErrorSignature] = {}
+    scanned = added = new = 0
+    async for batch in telemetry.source.failed_tasks(window, BATCH):
+        scanned += len(batch)
+        unseen = await asyncio.to_thread(store.unseen, [t.id for t in batch])
+        fresh = [t for t in batch if t.id in unseen]
+        if not fresh:
+            continue
+        if len(cache) > ANALYSIS_CACHE:
+            cache.clear()
+        keys = [(t.error or "", t.error_type, t.traceback) for t in fresh]
+        for key in keys:
+            if key not in cache:
+                cache[key] = analyze_error(key[0], key[2], key[1], source_root)
+        shapes = await asyncio.to_thread(store.log_shapes, telemetry.now() - SHAPE_MEMORY)
+        message_keys = list(dict.fromkeys(k for k in keys if cache[k].kind == "message"))
+        mined = mine_log_messages(message_keys, shapes, source_root)
+        assignments = []
+        for task, key in zip(fresh, keys, strict=True):
+            sig, shape = mined.get(key, (cache[key], None))
+            assignments.append(
+                Assignment(
+                    task_id=task.id,
+                    signature=sig.signature,
+                    title=sig.title,
+                    error_type=sig.error_type,
+                    template=sig.template,
+                    created_at=utc_text(task.created_at),
+                    agent=task.agent,
+                    shape=shape,
+                )
+            )
+        names = {a.signature for a in assignments}
+        known = set((await asyncio.to_thread(store.signatures, names)).keys())
+        added += await asyncio.to_thread(store.record, assignments)
+        new += len(names - known)
+        if progress:
+            await progress(scanned, scanned + BATCH, f"clustering failures: {scanned} read, {added} new")
+    return scanned, added, new
 
 
 def mine_log_messages(

@@ -14,16 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..support.problems import NotFoundError, ToolInputError
-from ..telemetry.schema import FAILED_STATUSES
-from ..telemetry.store import TelemetryStore
-from ..telemetry.windows import (
-    Window,
-    local_midnight,
-    parse_timestamp,
-    range_predicate,
-    trailing_window,
-    utc_text,
-)
+from ..telemetry.health import answer_warnings
+from ..telemetry.source import TelemetryStore
+from ..telemetry.windows import Window, local_midnight, parse_timestamp, trailing_window, utc_text
 from .analyze import analyze_error
 from .lifecycle import STATES, state_of
 from .redact import redact_secrets
@@ -34,7 +27,6 @@ from .source_context import locate, read_context
 
 MAX_TEXT = 500
 MAX_TRACEBACK = 6000
-_FAILED_SQL = ", ".join(f"'{s}'" for s in FAILED_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -98,34 +90,34 @@ async def _states(ctx: ErrorContext, names: set[str]) -> dict[str, str]:
     }
 
 
-async def _window_totals(ctx: ErrorContext, window: Window, agent: str | None) -> tuple[int, int, list[str]]:
-    params: dict[str, Any] = window.sql_params()
-    async with ctx.telemetry.connect() as reader:
-        if agent is not None and not reader.has("agent"):
-            raise ToolInputError("this telemetry database has no `agent` column: call again without agent")
-        agent_sql = " AND agent = :agent" if agent is not None else ""
-        params["agent"] = agent
-        rows = await reader.fetchall(
-            f"SELECT COUNT(*) AS total, SUM(status IN ({_FAILED_SQL})) AS failed FROM tasks "
-            f"WHERE {range_predicate()}{agent_sql}",
-            params,
+@dataclass(frozen=True)
+class WindowTotals:
+    total: int
+    failed: int
+    unavailable: list[str]
+    warnings: list[str]
+
+
+async def window_totals(ctx: ErrorContext, window: Window, agent: str | None) -> WindowTotals:
+    """Tasks and failed tasks of a window, what the table lacks, and what may make the answer wrong."""
+    telemetry = ctx.telemetry
+    schema = await telemetry.source.schema()
+    if agent is not None and not schema.has("agent"):
+        raise ToolInputError(
+            "this telemetry table has no `agent` column: call again without agent, or map yours with "
+            '[telemetry.columns] agent = "<your column>"'
         )
-        unavailable = reader.unavailable(["agent", "error_type", "traceback"])
-    return int(rows[0]["total"] or 0), int(rows[0]["failed"] or 0), unavailable
+    counts = await telemetry.source.status_counts(window, agent)
+    failed = sum(n for s, n in counts.items() if telemetry.mapping.is_failed(s))
+    warnings = await answer_warnings(telemetry, window, counts)
+    return WindowTotals(
+        sum(counts.values()), failed, schema.unavailable(["agent", "error_type", "traceback"]), warnings
+    )
 
 
 async def _messages(ctx: ErrorContext, task_ids: list[Any], with_traceback: bool = False) -> dict[Any, Any]:
-    if not task_ids:
-        return {}
-    marks = ",".join("?" for _ in task_ids)
-    async with ctx.telemetry.connect() as reader:
-        traceback = reader.column_or_null("traceback")
-        rows = await reader.fetchall(
-            f"SELECT id, error, {traceback if with_traceback else 'NULL AS traceback'} FROM tasks "
-            f"WHERE id IN ({marks})",
-            task_ids,
-        )
-    return {r["id"]: r for r in rows}
+    found = await ctx.telemetry.source.messages(task_ids, with_traceback)
+    return {k: {"error": m.error, "traceback": m.traceback} for k, m in found.items()}
 
 
 async def top_errors(
@@ -141,9 +133,10 @@ async def top_errors(
     unknown = sorted(set(states or []) - set(STATES))
     if unknown:
         raise ToolInputError(f"unknown state(s) {', '.join(unknown)}: use any of {', '.join(STATES)}")
-    await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress)
     window = trailing_window(days, until, ctx.telemetry.tz, ctx.telemetry.now())
-    total, failed, unavailable = await _window_totals(ctx, window, agent)
+    await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress, since=window.start)
+    totals = await window_totals(ctx, window, agent)
+    total, failed = totals.total, totals.failed
     by_sig = await _per_signature(ctx, window, agent=agent)
     current = await _states(ctx, set(by_sig))
     wanted = [s for s in by_sig if not states or current.get(s) in states]
@@ -182,7 +175,8 @@ async def top_errors(
         failed_tasks=failed,
         groups=groups,
         has_more=len(ranked) > limit,
-        unavailable_fields=unavailable,
+        unavailable_fields=totals.unavailable,
+        warnings=totals.warnings,
     )
 
 
@@ -197,7 +191,8 @@ async def error_cluster(
     days: int = 14,
     progress: Progress | None = None,
 ) -> ErrorCluster:
-    await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress)
+    window = trailing_window(days, None, ctx.telemetry.tz, ctx.telemetry.now())
+    await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress, since=window.start)
     meta = (await asyncio.to_thread(ctx.signatures.signatures, [signature])).get(signature)
     if meta is None:
         raise NotFoundError(
@@ -215,12 +210,11 @@ async def error_cluster(
         meta["error_type"],
         _root(ctx),
     )
-    window = trailing_window(days, None, ctx.telemetry.tz, ctx.telemetry.now())
     recent = (await _per_signature(ctx, window, signature)).get(signature)
     per_day = recent.daily if recent else Counter()
     ever = (await _per_signature(ctx, _all_time(ctx), signature)).get(signature)
     state = (await _states(ctx, {signature}))[signature]
-    _, _, unavailable = await _window_totals(ctx, window, None)
+    totals = await window_totals(ctx, window, None)
     return ErrorCluster(
         signature=signature,
         title=ctx.redact(meta["title"], 200),
@@ -238,7 +232,8 @@ async def error_cluster(
         variants=[Variant(message=m, count=n) for m, n in variants.most_common(samples + 2)],
         sample_task_ids=task_ids[:samples],
         related=await _related(ctx, signature, meta),
-        unavailable_fields=unavailable,
+        unavailable_fields=totals.unavailable,
+        warnings=totals.warnings,
     )
 
 

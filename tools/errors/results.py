@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from ..telemetry.models import warnings_field
+
 
 class DayCount(BaseModel):
     day: str
@@ -41,6 +43,7 @@ class TopErrors(BaseModel):
         description="More groups match than `limit`: raise limit or filter by states/agent."
     )
     unavailable_fields: list[str] = Field(default_factory=list)
+    warnings: list[str] = warnings_field()
 
 
 class SourceLine(BaseModel):
@@ -91,3 +94,4 @@ class ErrorCluster(BaseModel):
     sample_task_ids: list[int | str]
     related: list[RelatedSignature]
     unavailable_fields: list[str] = Field(default_factory=list)
+    warnings: list[str] = warnings_field()

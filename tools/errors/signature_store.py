@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..support.local_db import open_local_db
-from ..telemetry.schema import FAILED_STATUSES
-from ..telemetry.windows import Window, parse_timestamp, range_predicate, utc_text
+from ..telemetry.windows import Window, parse_timestamp, utc_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS signatures (
@@ -49,7 +48,12 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 OVERLAP = timedelta(days=2)
 FIRST_RUN_LOOKBACK = timedelta(days=90)
-_FAILED_SQL = ", ".join(f"'{s}'" for s in FAILED_STATUSES)
+# Our created_at is canonical UTC text ('YYYY-MM-DD HH:MM:SS'), so a text range is an exact time range.
+_IN_WINDOW = "created_at >= :w_lo AND created_at < :w_hi"
+
+
+def _window_params(window: Window) -> dict[str, Any]:
+    return {"w_lo": utc_text(window.start), "w_hi": utc_text(window.end)}
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,15 @@ class SignatureStore:
             row = conn.execute("SELECT value FROM runs WHERE key = 'watermark'").fetchone()
         return parse_timestamp(row["value"]) if row else None
 
+    def covered_from(self) -> datetime | None:
+        """The earliest instant from which every failed task has been clustered."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT value FROM runs WHERE key = 'covered_from'").fetchone()
+            if row:
+                return parse_timestamp(row["value"])
+            oldest = conn.execute("SELECT MIN(created_at) FROM task_signatures").fetchone()[0]
+        return parse_timestamp(oldest) if oldest else None
+
     def unseen(self, task_ids: Sequence[int | str]) -> set[int | str]:
         known: set[int | str] = set()
         with self._connect() as conn:
@@ -100,10 +113,15 @@ class SignatureStore:
                 }
         return set(task_ids) - known
 
-    def record(self, assignments: Iterable[Assignment], watermark: datetime) -> int:
-        """Store new task -> signature assignments and move the watermark; returns how many were new."""
+    def record(self, assignments: Iterable[Assignment]) -> int:
+        """Store new task -> signature assignments in one transaction; returns how many were new.
+
+        Tasks are inserted in bulk; each signature's row is then updated once with the batch's aggregate.
+        """
         added = 0
+        per_signature: dict[str, list[Any]] = {}
         with self._lock, self._connect() as conn:
+            before = conn.total_changes
             for a in assignments:
                 cursor = conn.execute(
                     "INSERT OR IGNORE INTO task_signatures(task_id, signature, created_at, agent) VALUES (?,?,?,?)",
@@ -111,19 +129,38 @@ class SignatureStore:
                 )
                 if not cursor.rowcount:
                     continue
-                added += 1
-                conn.execute(
-                    "INSERT INTO signatures(signature, title, error_type, template, first_seen, last_seen, "
-                    "occurrences, shape) VALUES (?,?,?,?,?,?,1,?) ON CONFLICT(signature) DO UPDATE SET "
-                    "first_seen = min(first_seen, excluded.first_seen), "
-                    "last_seen = max(last_seen, excluded.last_seen), occurrences = occurrences + 1",
-                    (a.signature, a.title, a.error_type, a.template, a.created_at, a.created_at, a.shape),
-                )
-            conn.execute(
-                "INSERT INTO runs(key, value) VALUES ('watermark', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (utc_text(watermark),),
+                entry = per_signature.get(a.signature)
+                if entry is None:
+                    per_signature[a.signature] = [a, a.created_at, a.created_at, 1]
+                else:
+                    entry[1] = min(entry[1], a.created_at)
+                    entry[2] = max(entry[2], a.created_at)
+                    entry[3] += 1
+            added = conn.total_changes - before
+            conn.executemany(
+                "INSERT INTO signatures(signature, title, error_type, template, first_seen, last_seen, "
+                "occurrences, shape) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(signature) DO UPDATE SET "
+                "first_seen = min(first_seen, excluded.first_seen), "
+                "last_seen = max(last_seen, excluded.last_seen), occurrences = occurrences + excluded.occurrences",
+                [
+                    (a.signature, a.title, a.error_type, a.template, first, last, n, a.shape)
+                    for a, first, last, n in per_signature.values()
+                ],
             )
         return added
+
+    def mark_covered(self, start: datetime, watermark: datetime | None) -> None:
+        """Every failed task created from `start` on (up to `watermark`, when given) has been clustered."""
+        with self._lock, self._connect() as conn:
+            old = conn.execute("SELECT value FROM runs WHERE key = 'covered_from'").fetchone()
+            covered = min(start, parse_timestamp(old["value"])) if old else start
+            values = [("covered_from", utc_text(covered))]
+            if watermark is not None:
+                values.append(("watermark", utc_text(watermark)))
+            conn.executemany(
+                "INSERT INTO runs(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                values,
+            )
 
     def log_shapes(self, since: datetime) -> list[sqlite3.Row]:
         """Log-style signatures seen since `since`, oldest first, with the shapes that seed the miner."""
@@ -144,13 +181,13 @@ class SignatureStore:
 
     # -- reading -------------------------------------------------------------------------------------
     def window_rows(self, window: Window, signature: str | None = None) -> list[sqlite3.Row]:
-        params: dict[str, Any] = window.sql_params()
+        params: dict[str, Any] = _window_params(window)
         extra = ""
         if signature is not None:
             extra, params["signature"] = " AND signature = :signature", signature
         with self._connect() as conn:
             return conn.execute(
-                f"SELECT task_id, signature, created_at, agent FROM task_signatures WHERE {range_predicate()}{extra}",
+                f"SELECT task_id, signature, created_at, agent FROM task_signatures WHERE {_IN_WINDOW}{extra}",
                 params,
             ).fetchall()
 
@@ -167,7 +204,7 @@ class SignatureStore:
         `created_at` is canonical UTC text, so plain text comparison buckets rows by local day, and
         the work in Python is per signature and day, not per task.
         """
-        params: dict[str, Any] = window.sql_params()
+        params: dict[str, Any] = _window_params(window)
         bucket = (
             "CASE "
             + " ".join(f"WHEN created_at < :d{i} THEN {i}" for i in range(len(day_starts)))
@@ -184,18 +221,18 @@ class SignatureStore:
         with self._connect() as conn:
             return conn.execute(
                 f"SELECT signature, {bucket} AS day, COUNT(*) AS n, group_concat(DISTINCT agent) AS agents, "
-                f"MAX(created_at) AS newest FROM task_signatures WHERE {range_predicate()}{extra} "
+                f"MAX(created_at) AS newest FROM task_signatures WHERE {_IN_WINDOW}{extra} "
                 "GROUP BY signature, day",
                 params,
             ).fetchall()
 
     def newest_tasks(self, signature: str, window: Window, limit: int) -> list[int | str]:
-        params: dict[str, Any] = window.sql_params() | {"signature": signature, "limit": limit}
+        params: dict[str, Any] = _window_params(window) | {"signature": signature, "limit": limit}
         with self._connect() as conn:
             return [
                 r[0]
                 for r in conn.execute(
-                    f"SELECT task_id FROM task_signatures WHERE signature = :signature AND {range_predicate()} "
+                    f"SELECT task_id FROM task_signatures WHERE signature = :signature AND {_IN_WINDOW} "
                     "ORDER BY created_at DESC LIMIT :limit",
                     params,
                 )
@@ -225,16 +262,3 @@ class SignatureStore:
                     (signature, limit),
                 )
             ]
-
-
-def failed_tasks_query(has: set[str]) -> str:
-    """SQL for failed tasks since a time, with optional columns as NULL where the user's table lacks them."""
-
-    def col(name: str) -> str:
-        return name if name in has else f"NULL AS {name}"
-
-    return (
-        f"SELECT id, error, {col('error_type')}, {col('traceback')}, {col('agent')}, "
-        "datetime(julianday(created_at)) AS created_utc FROM tasks "
-        f"WHERE status IN ({_FAILED_SQL}) AND {range_predicate()}"
-    )

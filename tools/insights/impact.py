@@ -23,17 +23,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..errors.refresh import Progress, refresh_signatures
-from ..errors.reports import ErrorContext
+from ..errors.reports import ErrorContext, window_totals
 from ..support.problems import NotFoundError, ToolInputError
-from ..telemetry.schema import FAILED_STATUSES
-from ..telemetry.windows import Window, parse_timestamp, range_predicate, utc_text
+from ..telemetry.windows import Window, parse_timestamp, utc_text
 from .rate_ratio import RateRatio, rate_ratio
 from .results import FailureBreakdown, ImpactResult, RateComparison, WindowSpan
 from .verdicts import Judgement, judge
 
 MAX_DAYS = 90
 MIN_COVERAGE = 0.99
-_FAILED_SQL = ", ".join(f"'{s}'" for s in FAILED_STATUSES)
 METHOD = (
     "Rate ratio after/before of events per task with an exact 95% interval (conditional binomial: given "
     "n = x1 + x2, x2 ~ Binomial(n, E2·RR / (E1 + E2·RR)); Clopper–Pearson on that proportion mapped to RR). "
@@ -58,6 +56,7 @@ class _WindowCounts:
     tasks: int
     failed: int
     occurrences: Counter[str]  # signature -> failed tasks of the window with that signature
+    warnings: list[str]
 
     @property
     def clustered(self) -> int:
@@ -99,19 +98,10 @@ async def _resolve(
 
 
 async def _window_counts(ctx: ErrorContext, window: Window, agent: str | None) -> _WindowCounts:
-    params: dict[str, Any] = window.sql_params() | {"agent": agent}
-    async with ctx.telemetry.connect() as reader:
-        if agent is not None and not reader.has("agent"):
-            raise ToolInputError("this telemetry database has no `agent` column: call again without agent")
-        agent_sql = " AND agent = :agent" if agent is not None else ""
-        rows = await reader.fetchall(
-            f"SELECT COUNT(*) AS total, SUM(status IN ({_FAILED_SQL})) AS failed FROM tasks "
-            f"WHERE {range_predicate()}{agent_sql}",
-            params,
-        )
+    totals = await window_totals(ctx, window, agent)
     stored = await asyncio.to_thread(ctx.signatures.window_rows, window)
     occurrences = Counter(r["signature"] for r in stored if agent is None or r["agent"] == agent)
-    return _WindowCounts(int(rows[0]["total"] or 0), int(rows[0]["failed"] or 0), occurrences)
+    return _WindowCounts(totals.total, totals.failed, occurrences, totals.warnings)
 
 
 def _per_1000(events: int, tasks: int) -> float:
@@ -205,14 +195,14 @@ async def measure_impact(
             f"merged_at {utc_text(merged)} UTC is in the future (now is {utc_text(now)} UTC): pass the time "
             "the fix was actually merged"
         )
-    await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress)
+    start, end = merged - timedelta(days=before_days), min(merged + timedelta(days=after_days), now)
+    await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress, since=start)
     known = await asyncio.to_thread(ctx.signatures.signatures, [signature])
     if signature not in known:
         raise NotFoundError(
             f"no error signature {signature!r} is known: take a `signature` from top_errors (12 hex "
             "characters), with a window that reaches back before the merge"
         )
-    start, end = merged - timedelta(days=before_days), min(merged + timedelta(days=after_days), now)
     before_window = Window(start, merged, start.date(), merged.date())
     after_window = Window(merged, end, merged.date(), end.date())
     before = await _window_counts(ctx, before_window, agent)
@@ -267,6 +257,7 @@ async def measure_impact(
         marked_regressed=marked,
         signature_state=_state(meta),
         method=METHOD,
+        warnings=list(dict.fromkeys(before.warnings + after.warnings)),
     )
 
 

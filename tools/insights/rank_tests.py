@@ -12,40 +12,64 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+Histogram = Mapping[float, int]  # value -> how many samples have it (durations come aggregated from SQL)
 
 
-def quantile(values: Sequence[float], q: float) -> float:
+def histogram(values: Sequence[float]) -> dict[float, int]:
+    return dict(Counter(values))
+
+
+def size(hist: Histogram) -> int:
+    return sum(hist.values())
+
+
+def quantile(values: Sequence[float] | Histogram, q: float) -> float:
     """Linear interpolation between order statistics (numpy's default, 'type 7')."""
-    if not values:
+    hist = values if isinstance(values, Mapping) else histogram(values)
+    n = size(hist)
+    if not n:
         raise ValueError("quantile of no values")
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
+    position = q * (n - 1)
     low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    high = min(low + 1, n - 1)
+    lo_value = hi_value = None
+    seen = 0
+    for value in sorted(hist):
+        seen += hist[value]
+        if lo_value is None and seen > low:
+            lo_value = value
+        if seen > high:
+            hi_value = value
+            break
+    assert lo_value is not None and hi_value is not None
+    return lo_value + (hi_value - lo_value) * (position - low)
 
 
 def _normal_upper_tail(z: float) -> float:
     return 0.5 * math.erfc(z / math.sqrt(2.0))
 
 
-def mann_whitney_greater(now: Sequence[float], before: Sequence[float]) -> float:
-    """One-sided p-value for 'values in `now` tend to be larger than in `before`'."""
-    n1, n2 = len(now), len(before)
+def mann_whitney_greater(now: Sequence[float] | Histogram, before: Sequence[float] | Histogram) -> float:
+    """One-sided p-value for 'values in `now` tend to be larger than in `before`'.
+
+    Works on value counts, so the cost is per distinct value, not per sample.
+    """
+    a = now if isinstance(now, Mapping) else histogram(now)
+    b = before if isinstance(before, Mapping) else histogram(before)
+    n1, n2 = size(a), size(b)
     if n1 == 0 or n2 == 0:
         return 1.0
-    pooled = sorted([(v, 0) for v in now] + [(v, 1) for v in before])
-    rank_sum, ties, i, n = 0.0, 0.0, 0, n1 + n2
-    while i < n:
-        j = i
-        while j + 1 < n and pooled[j + 1][0] == pooled[i][0]:
-            j += 1
-        average_rank = (i + j) / 2 + 1
-        group = j - i + 1
-        rank_sum += average_rank * sum(1 for k in range(i, j + 1) if pooled[k][1] == 0)
+    n = n1 + n2
+    rank_sum, ties, below = 0.0, 0.0, 0
+    for value in sorted(set(a) | set(b)):
+        in_now, group = a.get(value, 0), a.get(value, 0) + b.get(value, 0)
+        average_rank = below + (group + 1) / 2
+        rank_sum += average_rank * in_now
         ties += group**3 - group
-        i = j + 1
+        below += group
     u = rank_sum - n1 * (n1 + 1) / 2
     mean = n1 * n2 / 2
     variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
@@ -75,11 +99,17 @@ def hypergeometric_upper_tail(k: int, population: int, successes: int, draws: in
     )
 
 
-def tail_exceedance_greater(now: Sequence[float], before: Sequence[float], q: float = 0.9) -> float:
+def tail_exceedance_greater(
+    now: Sequence[float] | Histogram, before: Sequence[float] | Histogram, q: float = 0.9
+) -> float:
     """One-sided Fisher exact p-value that more of `now` lies above the pooled q-quantile."""
-    if not now or not before:
+    a = now if isinstance(now, Mapping) else histogram(now)
+    b = before if isinstance(before, Mapping) else histogram(before)
+    if not a or not b:
         return 1.0
-    threshold = quantile([*now, *before], q)
-    above_now = sum(1 for v in now if v > threshold)
-    above_before = sum(1 for v in before if v > threshold)
-    return hypergeometric_upper_tail(above_now, len(now) + len(before), above_now + above_before, len(now))
+    pooled = Counter(a)
+    pooled.update(b)
+    threshold = quantile(pooled, q)
+    above_now = sum(n for v, n in a.items() if v > threshold)
+    above_before = sum(n for v, n in b.items() if v > threshold)
+    return hypergeometric_upper_tail(above_now, size(a) + size(b), above_now + above_before, size(a))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from ..telemetry.models import warnings_field
 from .verdicts import Verdict
 
 
@@ -76,6 +77,7 @@ class ImpactResult(BaseModel):
         default=None, description="Why the verdict was not stored, when it was not."
     )
     method: str = Field(description="How the interval and verdict were computed.")
+    warnings: list[str] = warnings_field()
 
 
 class DurationStats(BaseModel):
@@ -112,5 +114,6 @@ class SlowOperations(BaseModel):
     flagged_count: int
     has_more: bool = Field(description="More operations than `limit`: raise limit or set only_flagged.")
     unavailable_fields: list[str] = Field(default_factory=list)
+    warnings: list[str] = warnings_field()
     note: str | None = None
     method: str

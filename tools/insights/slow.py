@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ..support.problems import ToolInputError
-from ..telemetry.store import TelemetryStore
-from ..telemetry.windows import trailing_window, utc_text
-from .durations import OperationKey, load_durations
-from .rank_tests import mann_whitney_greater, quantile, tail_exceedance_greater
+from ..telemetry.health import answer_warnings
+from ..telemetry.source import TelemetryStore
+from ..telemetry.windows import Window, trailing_window, utc_text
+from .rank_tests import Histogram, mann_whitney_greater, quantile, size, tail_exceedance_greater
 from .results import DurationStats, SlowOperation, SlowOperations
 
 MIN_SAMPLES = 20
@@ -32,11 +32,14 @@ METHOD = (
 )
 
 
-def _stats(values: list[float]) -> DurationStats:
+OperationKey = tuple[str | None, str | None]  # (task_name, agent)
+
+
+def _stats(values: Histogram) -> DurationStats:
     if not values:
         return DurationStats(count=0, p50_ms=None, p95_ms=None)
     return DurationStats(
-        count=len(values), p50_ms=round(quantile(values, 0.5), 1), p95_ms=round(quantile(values, 0.95), 1)
+        count=size(values), p50_ms=round(quantile(values, 0.5), 1), p95_ms=round(quantile(values, 0.95), 1)
     )
 
 
@@ -46,7 +49,7 @@ def _ratio(now: float | None, before: float | None) -> float | None:
     return round(now / before, 3)
 
 
-def assess(key: OperationKey, now: list[float], baseline: list[float]) -> SlowOperation:
+def assess(key: OperationKey, now: Histogram, baseline: Histogram) -> SlowOperation:
     """Stats, tests and the flag for one operation, with a reason in one sentence."""
     current, before = _stats(now), _stats(baseline)
     p95_ratio = _ratio(current.p95_ms, before.p95_ms)
@@ -57,9 +60,9 @@ def assess(key: OperationKey, now: list[float], baseline: list[float]) -> SlowOp
     )
     p_value = None
     flagged = False
-    if len(now) < MIN_SAMPLES or len(baseline) < MIN_SAMPLES:
+    if current.count < MIN_SAMPLES or before.count < MIN_SAMPLES:
         reason = (
-            f"Not assessed: {len(now)} samples now and {len(baseline)} in the baseline, fewer than "
+            f"Not assessed: {current.count} samples now and {before.count} in the baseline, fewer than "
             f"{MIN_SAMPLES} in a window."
         )
     else:
@@ -75,7 +78,7 @@ def assess(key: OperationKey, now: list[float], baseline: list[float]) -> SlowOp
         flagged = large and p_value < MAX_P_VALUE
         change = f"p95 {before.p95_ms:.0f} -> {current.p95_ms:.0f} ms ({p95_ratio}x), p = {p_value:.3g}"
         if flagged:
-            reason = f"Slower: {change}, over {len(now)} samples now and {len(baseline)} before."
+            reason = f"Slower: {change}, over {current.count} samples now and {before.count} before."
         elif not large:
             reason = f"No large change: {change}; a flag needs p95 x{MIN_P95_RATIO} and +{MIN_P95_INCREASE_MS:.0f} ms."
         else:
@@ -105,9 +108,11 @@ async def slow_operations(
         raise ToolInputError(f"days must be 1..30 and baseline_days 1..90; got {days} and {baseline_days}")
     window = trailing_window(days, None, store.tz, store.now())
     baseline_start = window.start - timedelta(days=baseline_days)
-    durations = await load_durations(store, baseline_start, window.start, window.end)
+    span = Window(baseline_start, window.end, baseline_start.date(), window.end.date())
+    durations = await store.source.duration_histogram(span, window.start)
+    schema = await store.source.schema()
     keys = set(durations.now) | set(durations.baseline)
-    assessed = [assess(k, durations.now.get(k, []), durations.baseline.get(k, [])) for k in keys]
+    assessed = [assess(k, durations.now.get(k, {}), durations.baseline.get(k, {})) for k in keys]
     assessed.sort(
         key=lambda op: (
             not op.flagged,
@@ -131,7 +136,10 @@ async def slow_operations(
         operations=shown[:limit],
         flagged_count=len(flagged),
         has_more=len(shown) > limit,
-        unavailable_fields=durations.unavailable,
+        unavailable_fields=schema.unavailable(
+            ["task_name", "agent", "duration_ms", "started_at", "finished_at"]
+        ),
+        warnings=await answer_warnings(store, None, None),
         note=note,
         method=METHOD,
     )

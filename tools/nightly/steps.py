@@ -32,7 +32,7 @@ from ..pulls.models import MergedPullRequest
 from ..pulls.service import PullRequestService
 from ..support.problems import ToolInputError, UnavailableError
 from ..telemetry.queries import failure_trend, telemetry_summary
-from ..telemetry.store import TelemetryStore
+from ..telemetry.source import TelemetryStore
 from ..telemetry.windows import Window, local_midnight, parse_timestamp, trailing_window
 from .charts import CountSeries
 from .models import FindingNote, NightData, StepResult, VerdictRow

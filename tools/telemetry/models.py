@@ -8,6 +8,15 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+WARNINGS_DESCRIPTION = (
+    "Problems that may make this answer wrong (a misread table, unmapped failure statuses, unreadable "
+    "times), each with the setting that fixes it; empty when all is well. Tell the user about every one."
+)
+
+
+def warnings_field() -> list[str]:
+    return Field(default_factory=list, description=WARNINGS_DESCRIPTION)  # type: ignore[no-any-return]
+
 
 class DaySummary(BaseModel):
     day: str = Field(description="The local calendar day (YYYY-MM-DD) in the configured timezone.")
@@ -18,6 +27,7 @@ class DaySummary(BaseModel):
     failed: int
     failure_rate: float = Field(description="failed / total (running tasks count in total), 0 when no tasks.")
     unavailable_fields: list[str] = Field(default_factory=list)
+    warnings: list[str] = warnings_field()
 
 
 class TrendDay(BaseModel):
@@ -40,6 +50,7 @@ class FailureTrend(BaseModel):
     failed: int
     failure_rate: float
     unavailable_fields: list[str] = Field(default_factory=list)
+    warnings: list[str] = warnings_field()
 
 
 class TaskRow(BaseModel):
@@ -58,6 +69,7 @@ class TaskPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as cursor to get the next page; null on the last page.")
     has_more: bool
     unavailable_fields: list[str] = Field(default_factory=list)
+    warnings: list[str] = warnings_field()
 
 
 class QueryResult(BaseModel):

@@ -1,4 +1,4 @@
-"""The nightly questions as index-friendly queries: day summary, failure trend, task pages.
+"""The nightly questions through the task-source boundary: day summary, failure trend, task pages.
 
 Each function takes a `TelemetryStore` and plain arguments and returns a result model; the MCP tools
 are thin wrappers around these, and the demo and benchmarks call them directly.
@@ -6,44 +6,42 @@ are thin wrappers around these, and the demo and benchmarks call them directly.
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from ..errors.redact import redact_secrets
 from ..support.paging import decode_cursor, encode_cursor
 from ..support.problems import ToolInputError
+from .health import answer_warnings
 from .models import DaySummary, FailureTrend, TaskPage, TaskRow, TrendDay
-from .schema import FAILED_STATUSES
-from .store import TelemetryReader, TelemetryStore
+from .source import TaskFilter, TelemetryStore
 from .windows import (
     Window,
     day_window,
+    local_midnight,
     parse_timestamp,
-    range_predicate,
     resolve_day,
     trailing_window,
     utc_text,
 )
 
 MAX_TEXT = 500
-_FAILED_SQL = ", ".join(f"'{s}'" for s in FAILED_STATUSES)
 
 
-def _rate(failed: int, total: int) -> float:
+def rate(failed: int, total: int) -> float:
     return round(failed / total, 4) if total else 0.0
 
 
-def _agent_filter(reader: TelemetryReader, agent: str | None, params: dict[str, Any]) -> str:
-    """SQL for an optional agent filter; without an agent column the filter cannot apply."""
-    if agent is None:
-        return ""
-    if not reader.has("agent"):
+async def _check_agent(store: TelemetryStore, agent: str | None) -> list[str]:
+    """Fields missing for the answer; an agent filter on a table without agents is refused."""
+    schema = await store.source.schema()
+    if agent is not None and not schema.has("agent"):
         raise ToolInputError(
-            "this telemetry database has no `agent` column, so results cannot be filtered by agent: "
-            "call again without agent"
+            "this telemetry table has no `agent` column, so results cannot be filtered by agent: call again "
+            'without agent, or map yours with [telemetry.columns] agent = "<your column>"'
         )
-    params["agent"] = agent
-    return " AND agent = :agent"
+    return schema.unavailable(["agent"]) if agent is None else []
 
 
 async def telemetry_summary(
@@ -51,17 +49,10 @@ async def telemetry_summary(
 ) -> DaySummary:
     local_day = resolve_day(day, store.tz, store.now())
     window = day_window(local_day, store.tz)
-    params: dict[str, Any] = window.sql_params()
-    async with store.connect() as reader:
-        agent_sql = _agent_filter(reader, agent, params)
-        rows = await reader.fetchall(
-            f"SELECT status, COUNT(*) AS n FROM tasks WHERE {range_predicate()}{agent_sql} GROUP BY status",
-            params,
-        )
-        unavailable = reader.unavailable(["agent"]) if agent is None else []
-    counts = {str(r["status"]): int(r["n"]) for r in rows}
+    unavailable = await _check_agent(store, agent)
+    counts = await store.source.status_counts(window, agent)
     total = sum(counts.values())
-    failed = sum(counts.get(s, 0) for s in FAILED_STATUSES)
+    failed = sum(n for s, n in counts.items() if store.mapping.is_failed(s))
     return DaySummary(
         day=local_day.isoformat(),
         timezone=store.timezone,
@@ -69,39 +60,36 @@ async def telemetry_summary(
         total=total,
         counts_by_status=dict(sorted(counts.items(), key=lambda kv: -kv[1])),
         failed=failed,
-        failure_rate=_rate(failed, total),
+        failure_rate=rate(failed, total),
         unavailable_fields=unavailable,
+        warnings=await answer_warnings(store, window, counts),
     )
+
+
+def day_starts(window: Window, store: TelemetryStore) -> list[datetime]:
+    """UTC instants at which each local day of the window after the first begins."""
+    return [local_midnight(d, store.tz) for d in window.days[1:]]
 
 
 async def failure_trend(
     store: TelemetryStore, days: int = 7, until: str | None = None, agent: str | None = None
 ) -> FailureTrend:
     window = trailing_window(days, until, store.tz, store.now())
-    params: dict[str, Any] = window.sql_params()
-    async with store.connect() as reader:
-        agent_sql = _agent_filter(reader, agent, params)
-        # Counted per UTC minute in SQL (strftime reads every created_at format and applies offsets), so
-        # Python handles at most one row per minute of the window whatever the traffic; a minute lies in
-        # one local day in every timezone (offsets are multiples of 15 minutes).
-        rows = await reader.fetchall(
-            f"SELECT strftime('%Y-%m-%d %H:%M', created_at) AS minute, COUNT(*) AS n, "
-            f"SUM(status IN ({_FAILED_SQL})) AS failed FROM tasks "
-            f"WHERE {range_predicate()}{agent_sql} GROUP BY minute",
-            params,
-        )
-    totals: dict[str, list[int]] = {d.isoformat(): [0, 0] for d in window.days}
-    for row in rows:
-        local = parse_timestamp(row["minute"], UTC).astimezone(store.tz).date().isoformat()
-        bucket = totals.setdefault(local, [0, 0])
-        bucket[0] += int(row["n"])
-        bucket[1] += int(row["failed"])
-    partial_day = (
-        window.last_day.isoformat() if window.end < day_window(window.last_day, store.tz).end else None
-    )
+    unavailable = await _check_agent(store, agent)
+    rows = await store.source.daily_status_counts(window, day_starts(window, store), agent)
+    names = [d.isoformat() for d in window.days]
+    totals: dict[str, list[int]] = {d: [0, 0] for d in names}
+    counts: dict[str, int] = defaultdict(int)
+    for bucket, status, n in rows:
+        entry = totals[names[min(bucket, len(names) - 1)]]
+        entry[0] += n
+        counts[status] += n
+        if store.mapping.is_failed(status):
+            entry[1] += n
+    partial_day = names[-1] if window.end < day_window(window.last_day, store.tz).end else None
     trend = [
-        TrendDay(day=d, total=t, failed=f, failure_rate=_rate(f, t), partial=(d == partial_day))
-        for d, (t, f) in sorted(totals.items())
+        TrendDay(day=d, total=t, failed=f, failure_rate=rate(f, t), partial=(d == partial_day))
+        for d, (t, f) in totals.items()
     ]
     total = sum(d.total for d in trend)
     failed = sum(d.failed for d in trend)
@@ -113,7 +101,9 @@ async def failure_trend(
         days=trend,
         total=total,
         failed=failed,
-        failure_rate=_rate(failed, total),
+        failure_rate=rate(failed, total),
+        unavailable_fields=unavailable,
+        warnings=await answer_warnings(store, window, dict(counts)),
     )
 
 
@@ -127,48 +117,41 @@ async def find_tasks(
     limit: int = 50,
     cursor: str | None = None,
 ) -> TaskPage:
-    """A page of tasks, newest first, with a keyset cursor for the next page."""
-    params: dict[str, Any] = {"limit": limit + 1}
-    where = ["1 = 1"]
-    if since or until:
-        start = parse_timestamp(since, store.tz) if since else store.now() - timedelta(days=36500)
-        end = parse_timestamp(until, store.tz) if until else store.now() + timedelta(days=1)
-        params |= Window(start, end, start.date(), end.date()).sql_params()
-        where.append(range_predicate())
-    if status:
-        where.append("status = :status")
-        params["status"] = status
-    if error_contains:
-        where.append("instr(lower(error), lower(:needle)) > 0")
-        params["needle"] = error_contains
+    """A page of tasks, newest first by time, with a keyset cursor for the next page."""
+    await _check_agent(store, agent)
+    filters = TaskFilter(
+        status=status,
+        agent=agent,
+        since=parse_timestamp(since, store.tz) if since else None,
+        until=parse_timestamp(until, store.tz) if until else None,
+        error_contains=error_contains,
+    )
+    after: tuple[Any, Any] | None = None
     if cursor:
-        last_created, last_id = decode_cursor("tasks", cursor)
-        where.append("(created_at < :c_created OR (created_at = :c_created AND id < :c_id))")
-        params |= {"c_created": last_created, "c_id": last_id}
-    async with store.connect() as reader:
-        agent_sql = _agent_filter(reader, agent, params)
-        optional = ["agent", "task_name", "duration_ms", "error_type"]
-        columns = ", ".join(reader.column_or_null(c) for c in optional)
-        rows = await reader.fetchall(
-            f"SELECT id, status, created_at, error, {columns} FROM tasks "
-            f"WHERE {' AND '.join(where)}{agent_sql} ORDER BY created_at DESC, id DESC LIMIT :limit",
-            params,
-        )
-        unavailable = reader.unavailable(optional)
+        key, last_id = decode_cursor("tasks", cursor)
+        after = (key, last_id)
+    rows = await store.source.tasks(filters, limit + 1, after)
+    schema = await store.source.schema()
     has_more = len(rows) > limit
     page = rows[:limit]
     tasks = [
         TaskRow(
-            id=r["id"],
-            status=str(r["status"]),
-            created_at=str(r["created_at"]),
-            agent=r["agent"],
-            task_name=r["task_name"],
-            duration_ms=r["duration_ms"],
-            error_type=r["error_type"],
-            error=redact_secrets(r["error"])[:MAX_TEXT] if r["error"] else None,
+            id=r.id,
+            status=r.status,
+            created_at=utc_text(r.created_at) if r.created_at else str(r.created_raw),
+            agent=r.agent,
+            task_name=r.task_name,
+            duration_ms=None if r.duration_ms is None else int(r.duration_ms),
+            error_type=r.error_type,
+            error=redact_secrets(r.error)[:MAX_TEXT] if r.error else None,
         )
         for r in page
     ]
-    next_cursor = encode_cursor("tasks", [page[-1]["created_at"], page[-1]["id"]]) if has_more else None
-    return TaskPage(tasks=tasks, next_cursor=next_cursor, has_more=has_more, unavailable_fields=unavailable)
+    next_cursor = encode_cursor("tasks", [page[-1].sort_key, page[-1].id]) if has_more else None
+    return TaskPage(
+        tasks=tasks,
+        next_cursor=next_cursor,
+        has_more=has_more,
+        unavailable_fields=schema.unavailable(["agent", "task_name", "duration_ms", "error_type"]),
+        warnings=list(schema.warnings),
+    )

@@ -1,26 +1,18 @@
 """Our telemetry schema for new stores, and forward migrations keyed by `PRAGMA user_version`.
 
 Only stores we create are migrated. A user's existing database is opened read-only by the tools and
-never altered: `TelemetryStore` looks at which columns exist and the tools say what is unavailable.
+never altered: its task source learns which columns exist and the tools say what is unavailable.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-# The columns the nightly queries need; every other column is optional.
-REQUIRED_COLUMNS = ("id", "status", "error", "created_at")
-OPTIONAL_COLUMNS = (
-    "agent",
-    "task_name",
-    "started_at",
-    "finished_at",
-    "duration_ms",
-    "error_type",
-    "traceback",
-    "metadata",
-)
-FAILED_STATUSES = ("failed",)
+__all__ = ["OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "open_writable", "task_columns"]
+
+from .mapping import OPTIONAL_FIELDS as OPTIONAL_COLUMNS
+from .mapping import REQUIRED_FIELDS as REQUIRED_COLUMNS
+
 BUSY_TIMEOUT_MS = 5000
 
 _V1 = """
@@ -43,8 +35,11 @@ CREATE INDEX IF NOT EXISTS idx_tasks_status_created_at ON tasks(status, created_
 CREATE INDEX IF NOT EXISTS idx_tasks_agent_created_at ON tasks(agent, created_at);
 """
 
+# The version or commit a task ran on (release-aware verdicts use it).
+_V2 = "ALTER TABLE tasks ADD COLUMN release TEXT;"
+
 # Index i holds the script that takes a store from user_version i to i+1. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,11 +1,7 @@
-"""Calendar days and multi-day windows in the configured timezone, as UTC bounds for SQL.
+"""Calendar days and multi-day windows in the configured timezone, as UTC instants.
 
-`created_at` may be stored as SQLite's `YYYY-MM-DD HH:MM:SS`, ISO 8601 with `T`, fractional seconds,
-`Z` or an offset; naive values are UTC (SQLite's CURRENT_TIMESTAMP is UTC). One predicate handles them
-all and still uses an index on `created_at`: a text range that is one day wider on each side (every
-supported format starts with the date, and no offset exceeds 14 hours) narrows the scan to the window's
-rows, then `julianday()` (which understands every format above and converts offsets to UTC) decides
-exactly. `date(created_at) = ...`, as in the seed article, can use no index and scans the whole table.
+Engines turn a window into a range on the raw time column in its own encoding (`timestamps`), so it
+uses an index; `date(created_at) = ...`, as in the seed article, can use none and scans the whole table.
 """
 
 from __future__ import annotations
@@ -33,23 +29,6 @@ class Window:
     def days(self) -> list[date]:
         count = (self.last_day - self.first_day).days + 1
         return [self.first_day + timedelta(days=i) for i in range(count)]
-
-    def sql_params(self, prefix: str = "w") -> dict[str, str]:
-        """Named parameters for `range_predicate(prefix)`."""
-        return {
-            f"{prefix}_lo": utc_text(self.start),
-            f"{prefix}_hi": utc_text(self.end),
-            f"{prefix}_wide_lo": (self.start - timedelta(days=1)).strftime("%Y-%m-%d"),
-            f"{prefix}_wide_hi": (self.end + timedelta(days=2)).strftime("%Y-%m-%d"),
-        }
-
-
-def range_predicate(column: str = "created_at", prefix: str = "w") -> str:
-    """Index-friendly SQL for `start <= column < end`; bind `Window.sql_params(prefix)`."""
-    return (
-        f"{column} >= :{prefix}_wide_lo AND {column} < :{prefix}_wide_hi "
-        f"AND julianday({column}) >= julianday(:{prefix}_lo) AND julianday({column}) < julianday(:{prefix}_hi)"
-    )
 
 
 def utc_text(moment: datetime) -> str:

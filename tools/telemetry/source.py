@@ -1,0 +1,192 @@
+"""The task-source boundary: the named questions every domain asks of the user's telemetry.
+
+`errors/`, `insights/`, `nightly/` and the telemetry tools call these methods and never write SQL
+against the user's table. An engine (SQLite today; PostgreSQL, OTLP stores later) is one module that
+implements `TaskSource`; `open_source` picks it from the location. Windows are UTC instants; engines
+convert them to the column's own encoding so every window is an index-friendly range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from .mapping import TelemetryMapping
+from .models import QueryResult
+from .timestamps import Detection
+from .windows import Window
+
+
+@dataclass(frozen=True)
+class SourceSchema:
+    """What the mapped table offers, learned once and re-learned when the schema changes."""
+
+    fields: frozenset[str]  # our field names that resolve to a column
+    time: Detection  # the created_at column's encoding, from a sample of its values
+    time_indexed: bool  # some index starts with the created_at column
+    warnings: tuple[
+        str, ...
+    ] = ()  # problems every answer should carry (unreadable times, mapped columns gone)
+
+    def has(self, name: str) -> bool:
+        return name in self.fields
+
+    def unavailable(self, wanted: Sequence[str]) -> list[str]:
+        return [name for name in wanted if name not in self.fields]
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    status: str | None = None
+    agent: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    error_contains: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: Any
+    status: str
+    created_at: datetime | None
+    created_raw: Any
+    error: str | None = None
+    agent: str | None = None
+    task_name: str | None = None
+    duration_ms: float | None = None
+    error_type: str | None = None
+    sort_key: Any = None  # the engine's ordering value, for the next page's cursor
+
+
+@dataclass(frozen=True)
+class FailedTask:
+    id: Any
+    created_at: datetime
+    error: str | None
+    error_type: str | None
+    traceback: str | None
+    agent: str | None
+
+
+@dataclass(frozen=True)
+class TaskMessage:
+    id: Any
+    error: str | None
+    traceback: str | None = None
+
+
+@dataclass
+class DurationHistogram:
+    """Per operation (task_name, agent) and window half: duration (whole ms) -> number of tasks."""
+
+    source: str | None  # which columns the durations came from; None when there are none
+    now: dict[tuple[Any, Any], dict[int, int]] = field(default_factory=dict)
+    baseline: dict[tuple[Any, Any], dict[int, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ColumnReport:
+    field: str
+    column: str
+    found: bool
+
+
+@dataclass
+class Inspection:
+    """A full look at the table for `self-improver telemetry check` (may scan the whole table)."""
+
+    location: str
+    table: str
+    table_found: bool
+    tables: list[str]
+    columns: list[ColumnReport]
+    all_columns: list[str]
+    rows: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    time: Detection | None = None
+    unreadable_times: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    time_indexes: list[str] = field(default_factory=list)
+    suggested_index: str | None = None
+
+
+class TaskSource(Protocol):
+    """One engine's answers to the named questions. All windows are `[start, end)` in UTC."""
+
+    engine: str
+    location: str  # for messages: a path, or a URL with its password masked
+    mapping: TelemetryMapping
+
+    async def schema(self) -> SourceSchema: ...
+
+    async def status_counts(self, window: Window, agent: str | None = None) -> dict[str, int]:
+        """Tasks created in the window, by stored status value."""
+        ...
+
+    async def daily_status_counts(
+        self, window: Window, day_starts: Sequence[datetime], agent: str | None = None
+    ) -> list[tuple[int, str, int]]:
+        """(bucket, status, count): bucket i holds tasks before day_starts[i], the last one the rest."""
+        ...
+
+    async def tasks(self, filters: TaskFilter, limit: int, after: tuple[Any, Any] | None) -> list[TaskRecord]:
+        """Newest first; `after` is the (sort_key, id) of the previous page's last task."""
+        ...
+
+    def failed_tasks(self, window: Window, batch: int = 5000) -> AsyncIterator[list[FailedTask]]:
+        """Failed tasks created in the window, in batches, oldest first."""
+        ...
+
+    async def messages(self, ids: Sequence[Any], with_traceback: bool = False) -> dict[Any, TaskMessage]: ...
+
+    async def duration_histogram(self, window: Window, split: datetime) -> DurationHistogram:
+        """Durations of tasks created in [window.start, split) (baseline) and [split, window.end) (now)."""
+        ...
+
+    async def time_range(self) -> tuple[datetime | None, datetime | None]:
+        """Oldest and newest created_at in the table."""
+        ...
+
+    async def inspect(self) -> Inspection: ...
+
+    async def query(self, sql: str, params: Any, limit: int, timeout: float) -> QueryResult:
+        """One read-only statement of the engine's own SQL (an optional capability)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class TelemetryStore:
+    """The user's telemetry as the domains see it: a task source, a timezone and a clock."""
+
+    source: TaskSource
+    timezone: str = "UTC"
+    pinned_now: datetime | None = None
+
+    @property
+    def tz(self) -> tzinfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def mapping(self) -> TelemetryMapping:
+        return self.source.mapping
+
+    def now(self) -> datetime:
+        """The configured clock: a pinned instant for demos and tests, the real time otherwise."""
+        from datetime import UTC
+
+        return self.pinned_now if self.pinned_now is not None else datetime.now(UTC)
+
+
+def open_source(location: str | Any, mapping: TelemetryMapping | None = None) -> TaskSource:
+    """The engine for a location: a SQLite file path (PostgreSQL URLs arrive with their engine)."""
+    from pathlib import Path
+
+    from .sqlite_source import SQLiteTaskSource
+
+    return SQLiteTaskSource(Path(location), mapping or TelemetryMapping())
