@@ -153,7 +153,7 @@ class TaskSource(Protocol):
 
     async def inspect(self) -> Inspection: ...
 
-    async def query(self, sql: str, params: Any, limit: int, timeout: float) -> QueryResult:
+    async def query(self, sql: str, params: Any, limit: int, time_limit: float) -> QueryResult:
         """One read-only statement of the engine's own SQL (an optional capability)."""
         ...
 

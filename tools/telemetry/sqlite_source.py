@@ -9,6 +9,7 @@ replaced. Queries run in a worker thread under one lock. The file is opened `mod
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
 import threading
@@ -331,7 +332,9 @@ class SQLiteTaskSource:
         after: tuple[Any, Any] | None = None
         while True:
             page, after = await self._run(
-                lambda conn, learned: self._failed_page(conn, learned, window, statuses, batch, after)
+                functools.partial(
+                    self._failed_page, window=window, statuses=statuses, batch=batch, after=after
+                )
             )
             if page:
                 yield page
@@ -497,10 +500,10 @@ class SQLiteTaskSource:
                     )
             return found
 
-    async def query(self, sql: str, params: Any, limit: int, timeout: float) -> QueryResult:
+    async def query(self, sql: str, params: Any, limit: int, time_limit: float) -> QueryResult:
         from .readonly_sql import query_telemetry
 
-        return await query_telemetry(self.path, sql, params, limit, timeout)
+        return await query_telemetry(self.path, sql, params, limit, time_limit)
 
     def _close(self) -> None:
         if self._conn is not None:
