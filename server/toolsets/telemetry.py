@@ -29,7 +29,7 @@ Until = Annotated[
         None,
         max_length=40,
         description=(
-            "End of the window: a date (YYYY-MM-DD, meaning the end of that day) or an ISO time; default now."
+            "Exclusive end of the window: a date (YYYY-MM-DD, its start) or an ISO time; default now."
         ),
     ),
 ]

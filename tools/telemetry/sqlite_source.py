@@ -176,18 +176,23 @@ class SQLiteTaskSource:
         return _Learned(schema, found, version, self._stamp())
 
     def _sample_times(self, conn: sqlite3.Connection, column: str) -> Detection:
+        """The encoding from the oldest and newest rows by rowid (each row once, however small the table)."""
         table = quote(self.mapping.table)
-        values: list[Any] = []
-        for order in ("ASC", "DESC"):
-            try:
-                rows = conn.execute(
-                    f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY rowid {order} LIMIT {SAMPLE}"
-                ).fetchall()
-            except sqlite3.OperationalError:  # a view or WITHOUT ROWID table: take rows as they come
-                rows = conn.execute(
-                    f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL LIMIT {SAMPLE}"
-                ).fetchall()
-            values += [r[0] for r in rows]
+        sampled: dict[Any, Any] = {}
+        try:
+            for order in ("ASC", "DESC"):
+                for rowid, value in conn.execute(
+                    f"SELECT rowid, {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY rowid {order} LIMIT {SAMPLE}"
+                ):
+                    sampled[rowid] = value
+            values = list(sampled.values())
+        except sqlite3.OperationalError:  # a view or WITHOUT ROWID table: take rows as they come
+            values = [
+                r[0]
+                for r in conn.execute(
+                    f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL LIMIT {2 * SAMPLE}"
+                )
+            ]
         return detect_encoding(values, self.mapping.timestamp_format)
 
     async def schema(self) -> SourceSchema:
@@ -451,54 +456,65 @@ class SQLiteTaskSource:
 
     def _inspect(self) -> Inspection:
         with self._lock:
-            conn = self._connection()
-            table = self.mapping.table
-            present = self._table_columns(conn)
-            reports = [
-                ColumnReport(f, self.mapping.column(f), self.mapping.column(f) in present)
-                for f in REQUIRED_FIELDS + OPTIONAL_FIELDS
-            ]
-            found = Inspection(self.location, table, bool(present), _tables(conn), reports, present)
-            if not present:
-                return found
-            q = quote
-            found.rows = conn.execute(f"SELECT COUNT(*) FROM {q(table)}").fetchone()[0]
-            status = self.mapping.column("status")
-            if status in present:
-                found.statuses = {
-                    str(s): int(n)
-                    for s, n in conn.execute(
-                        f"SELECT {q(status)}, COUNT(*) FROM {q(table)} GROUP BY 1 ORDER BY 2 DESC LIMIT 50"
-                    )
-                }
-            created = self.mapping.column("created_at")
-            if created in present:
-                found.time = self._sample_times(conn, q(created))
-                kind = (
-                    found.time.encoding.kind if found.time.encoding.kind in ("epoch_s", "epoch_ms") else None
-                )
-                first = last = None
-                unreadable = 0
-                for (value,) in conn.execute(
-                    f"SELECT {q(created)} FROM {q(table)} WHERE {q(created)} IS NOT NULL"
-                ):
-                    moment = decode_any(value, kind)
-                    if moment is None:
-                        unreadable += 1
-                        continue
-                    first = moment if first is None or moment < first else first
-                    last = moment if last is None or moment > last else last
-                found.unreadable_times, found.first, found.last = unreadable, first, last
-                found.time_indexes = [
-                    name for name, cols in _indexes(conn, table).items() if cols and cols[0] == created
+            try:
+                conn = self._connection()
+                table = self.mapping.table
+                present = self._table_columns(conn)
+                reports = [
+                    ColumnReport(f, self.mapping.column(f), self.mapping.column(f) in present)
+                    for f in REQUIRED_FIELDS + OPTIONAL_FIELDS
                 ]
-                if not found.time_indexes:
-                    found.suggested_index = (
-                        f"CREATE INDEX {q('idx_' + table + '_' + created)} ON {q(table)}({q(created)}"
-                        + (f", {q(status)}" if status in present else "")
-                        + ");"
+                tables = _tables(conn)
+                found = Inspection(self.location, table, bool(present), tables, reports, present)
+                found.table_columns = {
+                    name: [row[1] for row in conn.execute("SELECT * FROM pragma_table_info(?)", (name,))]
+                    for name in tables[:500]
+                }
+                if not present:
+                    return found
+                q = quote
+                found.rows = conn.execute(f"SELECT COUNT(*) FROM {q(table)}").fetchone()[0]
+                status = self.mapping.column("status")
+                if status in present:
+                    found.statuses = {
+                        str(s): int(n)
+                        for s, n in conn.execute(
+                            f"SELECT {q(status)}, COUNT(*) FROM {q(table)} GROUP BY 1 ORDER BY 2 DESC LIMIT 50"
+                        )
+                    }
+                created = self.mapping.column("created_at")
+                if created in present:
+                    found.time = self._sample_times(conn, q(created))
+                    kind = (
+                        found.time.encoding.kind
+                        if found.time.encoding.kind in ("epoch_s", "epoch_ms")
+                        else None
                     )
-            return found
+                    first = last = None
+                    unreadable = 0
+                    for (value,) in conn.execute(
+                        f"SELECT {q(created)} FROM {q(table)} WHERE {q(created)} IS NOT NULL"
+                    ):
+                        moment = decode_any(value, kind)
+                        if moment is None:
+                            unreadable += 1
+                            found.unreadable_example = found.unreadable_example or str(value)[:80]
+                            continue
+                        first = moment if first is None or moment < first else first
+                        last = moment if last is None or moment > last else last
+                    found.unreadable_times, found.first, found.last = unreadable, first, last
+                    found.time_indexes = [
+                        name for name, cols in _indexes(conn, table).items() if cols and cols[0] == created
+                    ]
+                    if not found.time_indexes:
+                        found.suggested_index = (
+                            f"CREATE INDEX {q('idx_' + table + '_' + created)} ON {q(table)}({q(created)}"
+                            + (f", {q(status)}" if status in present else "")
+                            + ");"
+                        )
+                return found
+            except sqlite3.OperationalError as exc:
+                raise translate_sqlite_error(exc, self.path) from exc
 
     async def query(self, sql: str, params: Any, limit: int, time_limit: float) -> QueryResult:
         from .readonly_sql import query_telemetry

@@ -79,18 +79,24 @@ def trailing_window(days: int, until: str | None, tz: tzinfo, now: datetime) -> 
     """The `days` full local days before `until`'s day, plus that day up to `until`.
 
     With until=None this is the seed article's `date(created_at) >= date('now', '-7 days')` for days=7:
-    the previous seven days and today so far. A date-only `until` means the end of that day.
+    the previous seven days and today so far. A date-only `until` means the start of that day (an
+    exclusive end, like every `until`), so `until="2026-02-16"` with days=7 is Feb 9 to Feb 15 whole.
     """
     if days < 1:
         raise ToolInputError(f"days must be at least 1 (a positive number of days back); got {days}")
     if until is None:
         end = now
     elif _DAY_RE.match(until.strip()):
-        end = local_midnight(resolve_day(until, tz, now) + timedelta(days=1), tz)
+        end = local_midnight(resolve_day(until, tz, now), tz)
     else:
         end = parse_timestamp(until, tz)
-    last_day = (end - timedelta(microseconds=1)).astimezone(tz).date()
-    first_day = last_day - timedelta(days=days)
+    local_end = end.astimezone(tz)
+    if local_midnight(local_end.date(), tz) == end.astimezone(UTC):  # ends at midnight: whole days only
+        last_day = local_end.date() - timedelta(days=1)
+        first_day = last_day - timedelta(days=days - 1)
+    else:
+        last_day = local_end.date()
+        first_day = last_day - timedelta(days=days)
     return Window(start=local_midnight(first_day, tz), end=end, first_day=first_day, last_day=last_day)
 
 
