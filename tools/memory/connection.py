@@ -21,19 +21,12 @@ from chromadb.errors import ChromaError, NotFoundError, UniqueConstraintError
 
 from ..support.problems import UnavailableError
 from .embedders import Embedder
+from .outages import EmbeddingMismatchError, ServerDownError
 
 COLLECTION = "self_improver_findings"
 PIN_NAME, PIN_DIM, PIN_SPACE = "embedding_name", "embedding_dim", "embedding_space"
 REINDEX_COLLECTION = f"{COLLECTION}_reindex"
 REQUEST_TIMEOUT_S = 10.0
-
-
-class EmbeddingMismatchError(UnavailableError):
-    """The stored vectors come from another embedding than the configured one."""
-
-
-class ServerDownError(UnavailableError):
-    """The chroma server did not answer; the request may be retried later."""
 
 
 def _chroma_settings() -> ChromaSettings:

@@ -7,15 +7,16 @@ both. Without a query, filtered findings come newest first.
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..support.problems import ToolInputError
 from .fields import EPOCH, from_chroma, parse_time
 from .filters import combine, since_clause, where_clauses
 from .models import RecalledFinding, RecallResult
 from .store import MemoryStore
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_TOP_K = 50
 MAX_QUERY_CHARS = 5_000
@@ -63,6 +64,8 @@ def recall(
             "nothing to recall by: send query (an error message or a description of the problem), a signature "
             '(from top_errors), or a where filter such as {"pr_status": "open"}'
         )
+    import numpy as np  # loaded with the first recall, not at server start
+
     query_vector = np.asarray(store.embedder.embed([text])[0], dtype=np.float32) if text else None
 
     def search(collection: Any) -> RecallResult:
@@ -95,6 +98,8 @@ def _by_signature(
     if not ids:
         return []
     got = collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+    import numpy as np
+
     scored = [
         (float(np.dot(np.asarray(vector, dtype=np.float32), query_vector)), fid, doc, meta)
         for fid, doc, meta, vector in zip(

@@ -11,12 +11,14 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..support.problems import NotFoundError, ToolInputError
 from .audit import AuditLog, Change
-from .connection import ServerDownError, open_client, open_collection, outage_as_unavailable
-from .embedders import Embedder, make_embedder
+from .outages import ServerDownError
+
+if TYPE_CHECKING:
+    from .embedders import Embedder
 from .fields import (
     KNOWN_KEYS,
     check_confidence,
@@ -68,11 +70,15 @@ class MemoryStore:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
+            from .embedders import make_embedder  # chromadb loads with the first memory call, not at start-up
+
             self._embedder = make_embedder(self.embedding)
         return self._embedder
 
     def collection(self) -> Any:
         """The open findings collection; connects (again) when needed."""
+        from .connection import open_client, open_collection
+
         if self._collection is None:
             if self._client is None:
                 self._client = open_client(self.data_dir, self.url)
@@ -87,6 +93,8 @@ class MemoryStore:
 
     def run(self, operation: Callable[[Any], Any]) -> Any:
         """Run `operation(collection)` under the lock, after writing any queued findings."""
+        from .connection import outage_as_unavailable
+
         with self._lock:
             try:
                 with outage_as_unavailable(self.url):

@@ -12,16 +12,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
-
-import requests
-from github.GithubException import GithubException
+from typing import TYPE_CHECKING, TypeVar
 
 from ..support.problems import UnavailableError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Sleep = Callable[[float], None]
+
+if TYPE_CHECKING:
+    from github.GithubException import GithubException
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,12 @@ def is_primary_rate_limit(exc: GithubException) -> bool:
 
 def wait_for(exc: Exception, policy: RetryPolicy, attempt: int) -> float | None:
     """Seconds to wait before trying again, or None when `exc` is not worth retrying."""
+    import requests
+
     if isinstance(exc, requests.ConnectionError | requests.Timeout):
         return policy.backoff(attempt)
+    from github.GithubException import GithubException
+
     if not isinstance(exc, GithubException):
         return None
     retry_after = _header(exc, "retry-after")
@@ -91,6 +95,8 @@ def wait_for(exc: Exception, policy: RetryPolicy, attempt: int) -> float | None:
 
 
 def describe(exc: Exception) -> str:
+    from github.GithubException import GithubException
+
     if isinstance(exc, GithubException):
         return f"HTTP {exc.status} {_message(exc)}".strip()
     return type(exc).__name__

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..code.repo_config import RepoConfig
 from ..errors.reports import ErrorContext
@@ -46,11 +46,13 @@ from .models import (
     SyncResult,
 )
 from .providers.base import PullDraft, PullProvider
-from .providers.github import GitHubProvider
 from .providers.local import LocalProvider, utc_text
 from .records import PullRecords
 from .retry import RetryPolicy
 from .secret_scan import refuse_if_secrets, scan_diff, scan_text
+
+if TYPE_CHECKING:
+    from .providers.github import GitHubProvider
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +136,8 @@ class PullRequestService:
         if mode == "auto" and not (self._token() and repo.github):
             return self.local
         if self._github is None:
+            from .providers.github import GitHubProvider  # PyGithub loads only when GitHub is used
+
             self._github = GitHubProvider(
                 self._token(),
                 self.settings.github_base_url,
