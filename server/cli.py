@@ -1,4 +1,4 @@
-"""The `self-improver` command: serve, demo, ingest, config show, and the feature commands.
+"""The `self-improver` command: serve, demo, ingest, telemetry check, config show, and the feature commands.
 
 Under stdio, stdout carries the MCP protocol, so everything else (logs, progress) goes to stderr.
 """
@@ -81,6 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--chart-days", type=int, default=28, help="days shown in the report's charts (default 28)"
     )
 
+    telemetry = sub.add_parser("telemetry", help="check how your task table reads")
+    telemetry_sub = telemetry.add_subparsers(dest="telemetry_command", required=True)
+    check = telemetry_sub.add_parser(
+        "check",
+        parents=[common],
+        help="doctor for your database: table, columns, statuses, times, index, a [telemetry] block to paste",
+        description="Read the configured table (read-only) and report what the [telemetry] mapping sees. "
+        "Exit 0: reads as configured, nothing wrong; 1: reads, with warnings; 2: table or required "
+        "columns missing.",
+    )
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+
     config = sub.add_parser("config", help="inspect configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True)
     config_sub.add_parser("show", parents=[common], help="print the effective settings, secrets masked")
@@ -147,6 +159,24 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     print(json.dumps(settings.masked(), indent=2, default=str))
     return 0
+
+
+def cmd_telemetry(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
+    from ..tools.support.problems import UnavailableError
+    from ..tools.telemetry.doctor import check_telemetry
+
+    try:
+        report = asyncio.run(check_telemetry(settings.telemetry_path, settings.telemetry))
+    except UnavailableError as exc:
+        print(f"self-improver telemetry check: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2, default=str))
+    else:
+        sys.stdout.write(report.render())
+    return report.exit_code
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -235,6 +265,7 @@ def cmd_nightly(args: argparse.Namespace, settings: Settings) -> int:
 COMMANDS: dict[str, Any] = {
     "serve": cmd_serve,
     "config": cmd_config,
+    "telemetry": cmd_telemetry,
     "ingest": cmd_ingest,
     "demo": cmd_demo,
     "cluster": cmd_cluster,

@@ -46,6 +46,11 @@ async def refresh_signatures(
     """Cluster failed tasks not yet clustered: those since the last run, and any before `since` that
     no run has covered yet (so a window of any age has its groups)."""
     now = telemetry.now()
+    token = await telemetry.source.change_token()
+    if token is not None and store.last_refresh is not None:
+        last_token, last_covered = store.last_refresh
+        if token == last_token and (since is None or since >= last_covered):
+            return RefreshReport(scanned=0, new_tasks=0, new_signatures=0)  # nothing changed since
     watermark = await asyncio.to_thread(store.watermark)
     covered = await asyncio.to_thread(store.covered_from)
     end = now + timedelta(seconds=1)
@@ -64,6 +69,9 @@ async def refresh_signatures(
         )
         totals = [totals[0] + scanned, totals[1] + added, totals[2] + new]
         await asyncio.to_thread(store.mark_covered, start, now if moves else None)
+    covered_now = await asyncio.to_thread(store.covered_from)
+    if token is not None and covered_now is not None:
+        store.last_refresh = (token, covered_now)
     return RefreshReport(scanned=totals[0], new_tasks=totals[1], new_signatures=totals[2])
 
 
@@ -77,12 +85,9 @@ async def _cluster_span(
     """Cluster one span batch by batch: memory stays bounded by a batch, whatever the span holds."""
     cache: dict[Key, ErrorSignature] = {}
     scanned = added = new = 0
-    async for batch in telemetry.source.failed_tasks(window, BATCH):
+    async for batch in telemetry.source.failed_tasks(window, BATCH, skip=store.known):
         scanned += len(batch)
-        unseen = await asyncio.to_thread(store.unseen, [t.id for t in batch])
-        fresh = [t for t in batch if t.id in unseen]
-        if not fresh:
-            continue
+        fresh = batch
         if len(cache) > ANALYSIS_CACHE:
             cache.clear()
         keys = [(t.error or "", t.error_type, t.traceback) for t in fresh]

@@ -74,6 +74,9 @@ class SignatureStore:
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()
+        # The telemetry's change token and coverage at the last refresh of this process: unchanged data
+        # needs no re-read of the overlap.
+        self.last_refresh: tuple[Any, datetime] | None = None
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.executescript(SCHEMA)
@@ -99,19 +102,20 @@ class SignatureStore:
             oldest = conn.execute("SELECT MIN(created_at) FROM task_signatures").fetchone()[0]
         return parse_timestamp(oldest) if oldest else None
 
-    def unseen(self, task_ids: Sequence[int | str]) -> set[int | str]:
-        known: set[int | str] = set()
+    def known(self, task_ids: Sequence[int | str]) -> set[int | str]:
+        """The ids among `task_ids` that already have a signature."""
+        found: set[int | str] = set()
         with self._connect() as conn:
             for start in range(0, len(task_ids), 500):
                 chunk = list(task_ids[start : start + 500])
                 marks = ",".join("?" for _ in chunk)
-                known |= {
+                found |= {
                     r[0]
                     for r in conn.execute(
                         f"SELECT task_id FROM task_signatures WHERE task_id IN ({marks})", chunk
                     )
                 }
-        return set(task_ids) - known
+        return found
 
     def record(self, assignments: Iterable[Assignment]) -> int:
         """Store new task -> signature assignments in one transaction; returns how many were new.

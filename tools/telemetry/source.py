@@ -8,7 +8,7 @@ convert them to the column's own encoding so every window is an index-friendly r
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
@@ -108,10 +108,12 @@ class Inspection:
     statuses: dict[str, int] = field(default_factory=dict)
     time: Detection | None = None
     unreadable_times: int = 0
+    unreadable_example: str | None = None  # one created_at value that is not a time, from the full scan
     first: datetime | None = None
     last: datetime | None = None
     time_indexes: list[str] = field(default_factory=list)
     suggested_index: str | None = None
+    table_columns: dict[str, list[str]] = field(default_factory=dict)  # every table's columns, for guessing
 
 
 class TaskSource(Protocol):
@@ -137,8 +139,11 @@ class TaskSource(Protocol):
         """Newest first; `after` is the (sort_key, id) of the previous page's last task."""
         ...
 
-    def failed_tasks(self, window: Window, batch: int = 5000) -> AsyncIterator[list[FailedTask]]:
-        """Failed tasks created in the window, in batches, oldest first."""
+    def failed_tasks(
+        self, window: Window, batch: int = 5000, skip: Callable[[list[Any]], set[Any]] | None = None
+    ) -> AsyncIterator[list[FailedTask]]:
+        """Failed tasks created in the window, in batches, oldest first; ids that `skip` returns (called in
+        a worker thread with each batch's ids) are left out without reading their texts."""
         ...
 
     async def messages(self, ids: Sequence[Any], with_traceback: bool = False) -> dict[Any, TaskMessage]: ...
@@ -149,6 +154,10 @@ class TaskSource(Protocol):
 
     async def time_range(self) -> tuple[datetime | None, datetime | None]:
         """Oldest and newest created_at in the table."""
+        ...
+
+    async def change_token(self) -> Any:
+        """A value that changes whenever the data may have changed (None: unknown, assume changed)."""
         ...
 
     async def inspect(self) -> Inspection: ...

@@ -58,8 +58,11 @@ def epoch_seconds_sql(column: str) -> str:
 
 
 class _Learned:
-    def __init__(self, schema: SourceSchema, columns: dict[str, str], version: int, stamp: Any):
+    def __init__(
+        self, schema: SourceSchema, columns: dict[str, str], version: int, stamp: Any, indexed: set[str]
+    ):
         self.schema = schema
+        self.indexed = indexed  # columns some index starts with
         self.columns = columns  # our field -> quoted column, for the fields that exist
         self.version = version
         self.stamp = stamp
@@ -173,7 +176,7 @@ class SQLiteTaskSource:
             time_indexed=self.mapping.column("created_at") in indexed,
             warnings=tuple(warnings),
         )
-        return _Learned(schema, found, version, self._stamp())
+        return _Learned(schema, found, version, self._stamp(), indexed)
 
     def _sample_times(self, conn: sqlite3.Connection, column: str) -> Detection:
         """The encoding from the oldest and newest rows by rowid (each row once, however small the table)."""
@@ -250,35 +253,33 @@ class SQLiteTaskSource:
 
     # -- the named questions -------------------------------------------------------------------------
     async def status_counts(self, window: Window, agent: str | None = None) -> dict[str, int]:
-        def work(conn: sqlite3.Connection, learned: _Learned) -> dict[str, int]:
-            params: dict[str, Any] = {}
-            where = self._window_sql(learned, window, params) + self._agent_sql(learned, agent, params)
-            status = learned.columns["status"]
-            rows = conn.execute(
-                f"SELECT {status}, COUNT(*) FROM {self._table()} WHERE {where} GROUP BY {status}", params
-            ).fetchall()
-            return {str(s): int(n) for s, n in rows}
+        return await self._run(lambda conn, learned: self._status_counts(conn, learned, window, agent))
 
-        return await self._run(work)
+    def _status_counts(
+        self, conn: sqlite3.Connection, learned: _Learned, window: Window, agent: str | None
+    ) -> dict[str, int]:
+        params: dict[str, Any] = {}
+        where = self._window_sql(learned, window, params) + self._agent_sql(learned, agent, params)
+        status = learned.columns["status"]
+        rows = conn.execute(
+            f"SELECT {status}, COUNT(*) FROM {self._table()} WHERE {where} GROUP BY {status}", params
+        ).fetchall()
+        return {str(s): int(n) for s, n in rows}
 
     async def daily_status_counts(
         self, window: Window, day_starts: Sequence[datetime], agent: str | None = None
     ) -> list[tuple[int, str, int]]:
+        """One index range per day (a CASE per row over the whole window costs twice as much)."""
+        bounds = [window.start, *day_starts, window.end]
+
         def work(conn: sqlite3.Connection, learned: _Learned) -> list[tuple[int, str, int]]:
-            params: dict[str, Any] = {}
-            where = self._window_sql(learned, window, params) + self._agent_sql(learned, agent, params)
-            arms = " ".join(
-                f"WHEN {self._before(learned, start, f'd{i}', params)} THEN {i}"
-                for i, start in enumerate(day_starts)
-            )
-            bucket = f"CASE {arms} ELSE {len(day_starts)} END" if day_starts else "0"
-            status = learned.columns["status"]
-            rows = conn.execute(
-                f"SELECT {bucket} AS bucket, {status}, COUNT(*) FROM {self._table()} WHERE {where} "
-                f"GROUP BY bucket, {status}",
-                params,
-            ).fetchall()
-            return [(int(b), str(s), int(n)) for b, s, n in rows]
+            found: list[tuple[int, str, int]] = []
+            for bucket, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
+                if hi <= lo:
+                    continue
+                day = Window(lo, hi, lo.date(), hi.date())
+                found += [(bucket, s, n) for s, n in self._status_counts(conn, learned, day, agent).items()]
+            return found
 
         return await self._run(work)
 
@@ -330,21 +331,39 @@ class SQLiteTaskSource:
 
         return await self._run(work)
 
-    async def failed_tasks(self, window: Window, batch: int = 5000) -> AsyncIterator[list[FailedTask]]:
-        statuses = self.mapping.failed_values(list(await self.status_counts(window)))
+    async def failed_tasks(
+        self, window: Window, batch: int = 5000, skip: Callable[[list[Any]], set[Any]] | None = None
+    ) -> AsyncIterator[list[FailedTask]]:
+        statuses = self.mapping.failed_values(
+            await self._run(lambda conn, learned: self._statuses(conn, learned, window))
+        )
         if not statuses:
             return
         after: tuple[Any, Any] | None = None
         while True:
             page, after = await self._run(
                 functools.partial(
-                    self._failed_page, window=window, statuses=statuses, batch=batch, after=after
+                    self._failed_page, window=window, statuses=statuses, batch=batch, after=after, skip=skip
                 )
             )
             if page:
                 yield page
             if after is None:
                 return
+
+    def _statuses(self, conn: sqlite3.Connection, learned: _Learned, window: Window) -> list[str]:
+        """The distinct stored statuses: a skip-scan of an index that starts with status (a few seeks),
+        else the window's own status counts."""
+        status = learned.columns["status"]
+        if self.mapping.column("status") not in learned.indexed:
+            return list(self._status_counts(conn, learned, window, None))
+        table = self._table()
+        rows = conn.execute(
+            f"WITH RECURSIVE s(v) AS (SELECT MIN({status}) FROM {table} UNION ALL "
+            f"SELECT (SELECT MIN({status}) FROM {table} WHERE {status} > s.v) FROM s WHERE s.v IS NOT NULL) "
+            "SELECT v FROM s WHERE v IS NOT NULL LIMIT 1000"
+        ).fetchall()
+        return [str(r[0]) for r in rows]
 
     def _failed_page(
         self,
@@ -354,7 +373,10 @@ class SQLiteTaskSource:
         statuses: list[str],
         batch: int,
         after: tuple[Any, Any] | None,
+        skip: Callable[[list[Any]], set[Any]] | None = None,
     ) -> tuple[list[FailedTask], tuple[Any, Any] | None]:
+        """One page of failed tasks; with `skip`, ids are read first (index only) and the texts of the
+        tasks `skip` returns are never fetched (re-reading an overlap costs ids, not error texts)."""
         c = learned.columns
         params: dict[str, Any] = {f"s{i}": s for i, s in enumerate(statuses)} | {"batch": batch}
         marks = ", ".join(f":s{i}" for i in range(len(statuses)))
@@ -363,12 +385,32 @@ class SQLiteTaskSource:
         if after is not None:
             where += f" AND ({key} > :a_key OR ({key} = :a_key AND {c['id']} > :a_id))"
             params |= {"a_key": after[0], "a_id": after[1]}
-        rows = conn.execute(
-            f"SELECT {c['id']}, {c['created_at']}, {c['error']}, {self._or_null(learned, 'error_type')}, "
-            f"{self._or_null(learned, 'traceback')}, {self._or_null(learned, 'agent')}, {key} "
-            f"FROM {self._table()} WHERE {where} ORDER BY {key}, {c['id']} LIMIT :batch",
-            params,
-        ).fetchall()
+        order = f"ORDER BY {key}, {c['id']} LIMIT :batch"
+        details = (
+            f"{c['id']}, {c['created_at']}, {c['error']}, {self._or_null(learned, 'error_type')}, "
+            f"{self._or_null(learned, 'traceback')}, {self._or_null(learned, 'agent')}"
+        )
+        if skip is None:
+            rows = conn.execute(
+                f"SELECT {details}, {key} FROM {self._table()} WHERE {where} {order}", params
+            ).fetchall()
+            keys = [(r[6], r[0]) for r in rows]
+        else:
+            keys = [
+                (r[1], r[0])
+                for r in conn.execute(
+                    f"SELECT {c['id']}, {key} FROM {self._table()} WHERE {where} {order}", params
+                )
+            ]
+            known = skip([k[1] for k in keys])
+            wanted = [k[1] for k in keys if k[1] not in known]
+            rows = []
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" for _ in chunk)
+                rows += conn.execute(
+                    f"SELECT {details} FROM {self._table()} WHERE {c['id']} IN ({marks})", chunk
+                ).fetchall()
         encoding = learned.schema.time.encoding
         found = []
         for r in rows:
@@ -376,7 +418,7 @@ class SQLiteTaskSource:
             if created is None:
                 continue
             found.append(FailedTask(r[0], created, _text(r[2]), _text(r[3]), _text(r[4]), _text(r[5])))
-        nxt = (rows[-1][6], rows[-1][0]) if len(rows) == batch else None
+        nxt = keys[-1] if len(keys) == batch else None
         return found, nxt
 
     async def messages(self, ids: Sequence[Any], with_traceback: bool = False) -> dict[Any, TaskMessage]:
@@ -448,6 +490,19 @@ class SQLiteTaskSource:
                 decode = learned.schema.time.encoding.decode
                 return decode(row[0]), decode(row[1])
             return tuple(decode_any(v, "epoch_s") if v is not None else None for v in row)  # type: ignore[return-value]
+
+        return await self._run(work)
+
+    async def change_token(self) -> Any:
+        """Changes when another connection commits to the file (`PRAGMA data_version`) or it is replaced."""
+
+        def work(conn: sqlite3.Connection, learned: _Learned) -> Any:
+            return (
+                id(conn),
+                learned.stamp,
+                learned.version,
+                conn.execute("PRAGMA data_version").fetchone()[0],
+            )
 
         return await self._run(work)
 
