@@ -17,6 +17,7 @@ from mcp.server.mcpserver import Context
 from ..tools.code.repos import RepoRegistry
 from ..tools.errors.reports import ErrorContext
 from ..tools.errors.signature_store import SignatureStore
+from ..tools.insights.duration_cache import DurationCache
 from ..tools.memory.store import MemoryStore, open_store
 from ..tools.pulls.service import PullRequestService
 from ..tools.telemetry.source import TelemetryStore, open_source
@@ -30,6 +31,7 @@ class AppResources:
     _memory: MemoryStore | None = field(default=None, repr=False)
     _signatures: SignatureStore | None = field(default=None, repr=False)
     _repos: RepoRegistry | None = field(default=None, repr=False)
+    _durations: DurationCache | None = field(default=None, repr=False)
     _pulls: PullRequestService | None = field(default=None, repr=False)
 
     @classmethod
@@ -55,6 +57,13 @@ class AppResources:
             self._signatures = SignatureStore(self.settings.data_dir / "signatures.db")
         s = self.settings
         return ErrorContext(self.telemetry, self._signatures, s.source_root, s.repo_root, s.redact_emails)
+
+    @property
+    def durations(self) -> DurationCache:
+        """Per-day duration histograms of finished days (data_dir/durations.db), so nights read only new days."""
+        if self._durations is None:
+            self._durations = DurationCache(self.settings.data_dir / "durations.db")
+        return self._durations
 
     @property
     def pulls(self) -> PullRequestService:

@@ -122,10 +122,13 @@ async def slow_operations(
     is true, raise limit or set only_flagged=true.
     Example: slow_operations(days=7, baseline_days=28, only_flagged=True).
     """
+    app = resources(ctx)
     return await slow.slow_operations(
-        resources(ctx).telemetry,
+        app.telemetry,
         days=days,
         baseline_days=baseline_days,
         limit=limit,
         only_flagged=only_flagged,
+        cache=app.durations,
+        progress=progress_reporter(ctx),
     )

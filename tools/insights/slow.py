@@ -17,7 +17,8 @@ from datetime import timedelta
 from ..support.problems import ToolInputError
 from ..telemetry.health import answer_warnings
 from ..telemetry.source import TelemetryStore
-from ..telemetry.windows import Window, trailing_window, utc_text
+from ..telemetry.windows import trailing_window, utc_text
+from .duration_cache import DurationCache, Operations, Progress, as_values, durations_by_day, merge
 from .rank_tests import Histogram, mann_whitney_greater, quantile, size, tail_exceedance_greater
 from .results import DurationStats, SlowOperation, SlowOperations
 
@@ -103,16 +104,24 @@ async def slow_operations(
     baseline_days: int = 28,
     limit: int = 10,
     only_flagged: bool = False,
+    cache: DurationCache | None = None,
+    progress: Progress | None = None,
 ) -> SlowOperations:
     if not 1 <= days <= 30 or not 1 <= baseline_days <= 90:
         raise ToolInputError(f"days must be 1..30 and baseline_days 1..90; got {days} and {baseline_days}")
     window = trailing_window(days, None, store.tz, store.now())
     baseline_start = window.start - timedelta(days=baseline_days)
-    span = Window(baseline_start, window.end, baseline_start.date(), window.end.date())
-    durations = await store.source.duration_histogram(span, window.start)
+    first_day = baseline_start.astimezone(store.tz).date()
+    per_day = await durations_by_day(store, first_day, window.end, cache, progress)
+    now: Operations = {}
+    baseline: Operations = {}
+    for day, histogram in per_day.items():
+        merge(now if day >= window.first_day else baseline, histogram.operations)
+    origin = next((h.source for h in per_day.values() if h.source), None)
     schema = await store.source.schema()
-    keys = set(durations.now) | set(durations.baseline)
-    assessed = [assess(k, durations.now.get(k, {}), durations.baseline.get(k, {})) for k in keys]
+    now_values, baseline_values = as_values(now), as_values(baseline)
+    keys = set(now) | set(baseline)
+    assessed = [assess(k, now_values.get(k, {}), baseline_values.get(k, {})) for k in keys]
     assessed.sort(
         key=lambda op: (
             not op.flagged,
@@ -124,7 +133,7 @@ async def slow_operations(
     flagged = [op for op in assessed if op.flagged]
     shown = flagged if only_flagged else assessed
     note = None
-    if durations.source is None:
+    if origin is None:
         note = "no durations: this tasks table has neither duration_ms nor started_at and finished_at"
     elif not keys:
         note = "no task in these windows has a duration"
@@ -132,7 +141,7 @@ async def slow_operations(
         window_start=utc_text(window.start),
         window_end=utc_text(window.end),
         baseline_start=utc_text(baseline_start),
-        duration_source=durations.source,
+        duration_source=origin,
         operations=shown[:limit],
         flagged_count=len(flagged),
         has_more=len(shown) > limit,

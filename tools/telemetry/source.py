@@ -80,11 +80,10 @@ class TaskMessage:
 
 @dataclass
 class DurationHistogram:
-    """Per operation (task_name, agent) and window half: duration (whole ms) -> number of tasks."""
+    """Per operation (task_name, agent): duration (whole ms) -> number of tasks created in a window."""
 
     source: str | None  # which columns the durations came from; None when there are none
-    now: dict[tuple[Any, Any], dict[int, int]] = field(default_factory=dict)
-    baseline: dict[tuple[Any, Any], dict[int, int]] = field(default_factory=dict)
+    operations: dict[tuple[Any, Any], dict[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,8 +147,8 @@ class TaskSource(Protocol):
 
     async def messages(self, ids: Sequence[Any], with_traceback: bool = False) -> dict[Any, TaskMessage]: ...
 
-    async def duration_histogram(self, window: Window, split: datetime) -> DurationHistogram:
-        """Durations of tasks created in [window.start, split) (baseline) and [split, window.end) (now)."""
+    async def duration_histogram(self, window: Window) -> DurationHistogram:
+        """Durations of the tasks created in the window, aggregated per operation and whole millisecond."""
         ...
 
     async def time_range(self) -> tuple[datetime | None, datetime | None]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..support.problems import UnavailableError
+from .durations import duration_bin, duration_bin_sql
 from .mapping import OPTIONAL_FIELDS, REQUIRED_FIELDS, TelemetryMapping
 from .models import QueryResult
 from .source import (
@@ -442,7 +443,7 @@ class SQLiteTaskSource:
 
         return await self._run(work)
 
-    async def duration_histogram(self, window: Window, split: datetime) -> DurationHistogram:
+    async def duration_histogram(self, window: Window) -> DurationHistogram:
         def work(conn: sqlite3.Connection, learned: _Learned) -> DurationHistogram:
             c = learned.columns
             derived_ok = "started_at" in c and "finished_at" in c
@@ -452,10 +453,8 @@ class SQLiteTaskSource:
                 else None
             )
             if "duration_ms" in c and derived:
-                expression, source = (
-                    f"COALESCE({_numeric(c['duration_ms'])}, {derived})",
-                    "duration_ms, else started_at/finished_at",
-                )
+                expression = f"COALESCE({_numeric(c['duration_ms'])}, {derived})"
+                source = "duration_ms, else started_at/finished_at"
             elif "duration_ms" in c:
                 expression, source = _numeric(c["duration_ms"]), "duration_ms"
             elif derived:
@@ -464,17 +463,22 @@ class SQLiteTaskSource:
                 return DurationHistogram(source=None)
             params: dict[str, Any] = {}
             where = self._window_sql(learned, window, params)
-            is_now = f"NOT ({self._before(learned, split, 'split', params)})"
-            rows = conn.execute(
-                f"SELECT {self._or_null(learned, 'task_name')}, {self._or_null(learned, 'agent')}, {is_now} AS is_now, "
-                f"CAST(ROUND(d) AS INTEGER) AS ms, COUNT(*) FROM (SELECT *, {expression} AS d FROM {self._table()} "
-                f"WHERE {where}) WHERE d >= 0 AND d < 1e15 GROUP BY 1, 2, 3, 4",
-                params,
-            ).fetchall()
+            select = (
+                f"SELECT {self._or_null(learned, 'task_name')}, {self._or_null(learned, 'agent')}, {{bin}} AS b, "
+                f"COUNT(*) FROM (SELECT *, {expression} AS d FROM {self._table()} WHERE {where}) "
+                "WHERE d >= 0 AND d < 1e15 GROUP BY 1, 2, 3"
+            )
+            try:
+                rows = conn.execute(select.format(bin=duration_bin_sql("d")), params).fetchall()
+            except sqlite3.OperationalError as exc:  # an SQLite built without math functions: bin here
+                if "ln" not in str(exc):
+                    raise
+                exact = conn.execute(select.format(bin="CAST(ROUND(d) AS INTEGER)"), params).fetchall()
+                rows = [(name, agent, duration_bin(ms), n) for name, agent, ms, n in exact]
             result = DurationHistogram(source=source)
-            for name, agent, now, ms, n in rows:
-                target = result.now if now else result.baseline
-                target.setdefault((name, agent), {})[int(ms)] = int(n)
+            for name, agent, key, n in rows:
+                bins = result.operations.setdefault((name, agent), {})
+                bins[int(key)] = bins.get(int(key), 0) + int(n)
             return result
 
         return await self._run(work)
