@@ -1,34 +1,68 @@
-"""Telemetry latency: our tools against the seed article's raw SQL on the same file, same process.
+"""Telemetry at production volume: our tools against the seed article's SQL and the best hand-written SQL.
 
-Builds stores of 1M and 10M tasks (generated inside SQLite, cached under bench/out/, never committed)
-at the same traffic, 27,000 tasks a day (so 10M rows is 370 days of history and 1M is 37), then times `telemetry_summary(day)` and `top_errors(days=7)` against the seed's
-two queries. The seed's `date(created_at) = ...` can use no index and scans every row; ours reads only
-the window's rows, so its latency should stay nearly flat as the table grows.
+For every telemetry and errors tool (telemetry_summary, failure_trend, top_errors warm, find_tasks with
+common filters) it times, on the same SQLite file, in the same process, warm page cache, median of
+`--repeat` interleaved rounds:
 
-    python bench/telemetry_bench.py              # 1M and 10M rows (first build of 10M takes minutes)
-    python bench/telemetry_bench.py --sizes 100000,1000000 --repeat 3
+* ours   - the tool's domain function through `TelemetryStore(open_source(path), "UTC", ANCHOR)`;
+* seed   - the seed article's SQL (`date(created_at) ...`, which no index serves; a naive
+           `ORDER BY created_at DESC` for find_tasks);
+* limit  - the fastest hand-written SQLite query we could write for the same answer on the same indexes;
+
+checks that ours gives the limit's answer, and prints ours/limit and ours/seed. It also measures the first
+top_errors on a fresh signature store (subprocess: time and added max RSS), `self-improver nightly` on the
+biggest store (first night and a steady second night, with peak RSS), and `self-improver serve` start-up to
+the first tools/list answer against a minimal MCPServer on the same SDK.
+
+Scenarios (stores generated inside SQLite, cached in bench/out/, which git ignores):
+
+* today      - 27,000 tasks a day, 8% failed, four error families (the previous benchmark's data);
+* production - 330,000 tasks a day (`--rows-per-day` to change it), 5.6% failed, 300 error families
+               with numbers, hex ids and hosts varying inside each, a Zipf-like mix, 30 families with a
+               Python traceback, 5 families new in the last two days, 12 agents, 40 task names with
+               their own durations, three of them slower in the last 7 days.
+
+Shapes: `canonical` (our schema: created_at ISO text) and `epoch` / `epoch_ms` (the same rows with
+created_at INTEGER epoch seconds / milliseconds, same indexes).
+
+    python bench/telemetry_bench.py --sizes 1000000                       # both scenarios, canonical + epoch
+    python bench/telemetry_bench.py --scenarios production --sizes 3000000 --rows-per-day 100000 \\
+        --shapes canonical --nightly --serve                              # the held-out check
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import re
+import resource
 import sqlite3
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from self_improver.tools.errors import reports
-from self_improver.tools.errors.signature_store import SignatureStore
-from self_improver.tools.telemetry import queries
-from self_improver.tools.telemetry.schema import open_writable
-from self_improver.tools.telemetry.store import TelemetryStore
-
-ANCHOR = datetime(2026, 2, 16, 0, 17, tzinfo=UTC)
-ROWS_PER_DAY = 27_000
+ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "out"
+VENV_BIN = Path(sys.executable).parent
+ANCHOR = datetime(2026, 2, 16, 0, 17, tzinfo=UTC)
+TODAY_RATE = 27_000
+PRODUCTION_RATE = 330_000
+FAILED_PER_MILLE = 56  # 5.6% of production tasks fail
+CANCELLED_PER_MILLE = 4
+NEEDLES = {"today": "imap", "production": "quota"}  # find_tasks(error_contains=...): in a few families
+AGENT = "agent-1"  # find_tasks(agent=..., since=yesterday, until=today)
+PAGE = 50
+
+# -- the seed article's SQL ----------------------------------------------------------------------------
 SEED_DAILY = (
     "SELECT status, COUNT(*) FROM tasks WHERE date(created_at) = date(:now, '-1 day') GROUP BY status"
 )
@@ -36,8 +70,35 @@ SEED_ERRORS = (
     "SELECT error, COUNT(*) as count FROM tasks WHERE date(created_at) >= date(:now, '-7 days') "
     "AND status = 'failed' GROUP BY error ORDER BY count DESC"
 )
-# Error families with varying values, so grouping has real work to do (about 8% of tasks fail).
-BUILD_SQL = """
+SEED_TREND = (
+    "SELECT date(created_at) AS day, COUNT(*), SUM(status = 'failed') FROM tasks "
+    "WHERE date(created_at) >= date(:now, '-7 days') GROUP BY day ORDER BY day"
+)
+COLUMNS = "id, status, created_at, error, agent, task_name, duration_ms, error_type"
+NAIVE_FIND = {
+    "agent_day": f"SELECT {COLUMNS} FROM tasks WHERE agent = :agent AND date(created_at) = date(:now, '-1 day') "
+    f"ORDER BY created_at DESC LIMIT {PAGE}",
+    "failed_page": f"SELECT {COLUMNS} FROM tasks WHERE status = 'failed' ORDER BY created_at DESC LIMIT {PAGE}",
+    "error_contains": f"SELECT {COLUMNS} FROM tasks WHERE error LIKE '%' || :needle || '%' "
+    f"ORDER BY created_at DESC LIMIT {PAGE}",
+}
+
+
+def seed_sql(sql: str, shape: str) -> str:
+    """The seed's date() on an epoch column needs the 'unixepoch' modifier (and ms -> s)."""
+    column = {
+        "canonical": "created_at",
+        "epoch": "created_at, 'unixepoch'",
+        "epoch_ms": "created_at / 1000, 'unixepoch'",
+    }
+    return sql.replace("date(created_at)", f"date({column[shape]})")
+
+
+# -- the data --------------------------------------------------------------------------------------------
+# The previous benchmark's data (27k tasks a day). Its SQL drew random() once per reference, so the status
+# and the error of a row came from different draws (errors on done tasks, failed tasks without one);
+# `LIMIT -1` keeps the subquery from being flattened, so each row draws once.
+TODAY_SQL = """
 WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < :n - 1)
 INSERT INTO tasks (status, error, error_type, created_at, agent, task_name, duration_ms)
 SELECT
@@ -45,100 +106,858 @@ SELECT
   CASE WHEN r % 100 >= 8 THEN NULL
        WHEN r % 4 = 0 THEN 'TimeoutError: IMAP timeout after ' || (20 + r % 20) || 's on imap' || (r % 7) || '.example.com'
        WHEN r % 4 = 1 THEN 'Gateway timeout: upstream llm-gw-' || (r % 5) || '.internal:8443 did not respond within '
-                           || (10 + r % 50) || 's (request ' || printf('%08x', r) || ')'
+                           || (10 + r % 50) || 's (request ' || printf('%08x', r % 4294967296) || ')'
        WHEN r % 4 = 2 THEN 'KeyError: ''thread_id'''
        ELSE 'ValueError: invalid literal for int() with base 10: ''' || (r % 997) || 'x'''
   END,
   CASE WHEN r % 100 >= 8 THEN NULL WHEN r % 4 < 2 THEN 'TimeoutError' WHEN r % 4 = 2 THEN 'KeyError'
        ELSE 'ValueError' END,
   datetime(:start_jd + (i * 1.0 * :span / :n)),
-  'agent-' || (r % 3),
-  'task-' || (r % 11),
-  r % 5000
-FROM (SELECT i, abs(random()) AS r FROM seq)
+  'agent-' || (r / 1000 % 3),
+  'task-' || (r / 100000 % 11),
+  r / 10000000 % 5000
+FROM (SELECT i, abs(random()) AS r FROM seq LIMIT -1)
 """
 
+# Production: one 63-bit draw `r` per row split into digit groups (status, family, duration, tail,
+# agent) and one `v` for the values inside messages and the task name. Families and task names come from
+# two small temp tables built in Python (below), so the mix is readable and deterministic.
+PRODUCTION_SQL = """
+WITH RECURSIVE seq(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i < :n - 1)
+INSERT INTO tasks (status, error, error_type, traceback, created_at, agent, task_name, duration_ms)
+SELECT status, error, error_type,
+       CASE WHEN traceback_template IS NOT NULL THEN replace(traceback_template, '{message}', error) END,
+       created_at, agent, task_name, duration_ms
+FROM (
+  SELECT s.status,
+    CASE WHEN f.f IS NOT NULL THEN
+      replace(replace(replace(replace(replace(replace(f.template,
+        '{n}', 1 + v % 90),
+        '{hex}', printf('%08x', v % 4294967296)),
+        '{id}', v / 3 % 1000003),
+        '{host}', 'node-' || (v / 7 % 40)),
+        '{code}', 500 + (v / 11 % 5)),
+        '{ms}', 100 + v / 13 % 9900)
+    END AS error,
+    f.error_type,
+    f.traceback AS traceback_template,
+    datetime(s.jd) AS created_at,
+    'agent-' || CAST(12 * (s.y / 1000.0) * (s.y / 1000.0) AS INTEGER) AS agent,
+    t.name AS task_name,
+    CAST(t.base_ms * (0.5 + s.u / 1000.0)
+         * (CASE WHEN s.w < (CASE WHEN s.recent THEN t.tail_recent ELSE 30 END) THEN 3 + s.w % 7 ELSE 1 END)
+         * (CASE WHEN s.recent THEN t.slower ELSE 1.0 END) AS INTEGER) AS duration_ms
+  FROM (
+    SELECT jd, v,
+      CASE WHEN r % 1000 < :failed THEN 'failed' WHEN r % 1000 < :failed + :cancelled THEN 'cancelled'
+           ELSE 'done' END AS status,
+      -- a Zipf-like family mix (the cube of a uniform); the newest families only in the last two days
+      CASE WHEN CAST(300 * x * x * x AS INTEGER) >= 295 AND jd < :end_jd - 2
+           THEN CAST(300 * x * x * x AS INTEGER) - 100 ELSE CAST(300 * x * x * x AS INTEGER) END AS fam,
+      r / 1000000000 % 1000 AS u,
+      r / 1000000000000 % 1000 AS w,
+      r / 1000000000000000 % 1000 AS y,
+      v / 1000000000000000 % 40 AS task,
+      jd >= :end_jd - 7 AS recent
+    FROM (
+      SELECT jd, r, v, (r / 1000 % 1000000) / 1000000.0 AS x
+      FROM (SELECT :start_jd + (i * 1.0 * :span / :n) AS jd, abs(random()) AS r, abs(random()) AS v
+            FROM seq LIMIT -1)
+      LIMIT -1)
+  ) AS s
+  LEFT JOIN bench_families AS f ON s.status = 'failed' AND f.f = s.fam
+  LEFT JOIN bench_tasks AS t ON t.t = s.task
+)
+"""
 
-def build_store(rows: int) -> Path:
+SERVICES = (
+    "imap", "smtp", "postgres", "redis", "billing", "search", "auth", "storage", "webhook", "gateway",
+    "vectors", "scheduler", "crm", "calendar", "payments", "ocr", "slack",
+)  # fmt: skip
+OPERATIONS = (
+    "fetch", "sync", "upload", "render", "parse", "index", "notify", "resolve", "checkout", "embed",
+    "summarize", "classify", "translate", "export", "import", "refund", "archive", "transcribe", "enrich",
+)  # fmt: skip
+REASONS = (
+    ("timed out", "TimeoutError"),
+    ("connection refused", "ConnectionRefusedError"),
+    ("connection reset by peer", "ConnectionResetError"),
+    ("rate limited", "RateLimitError"),
+    ("quota exceeded", "QuotaExceededError"),
+    ("invalid JSON in response", "JSONDecodeError"),
+    ("missing field", "KeyError"),
+    ("permission denied", "PermissionError"),
+    ("certificate verify failed", "SSLError"),
+    ("context window exceeded", "ContextLengthError"),
+    ("record not found", "NotFoundError"),
+    ("duplicate key", "IntegrityError"),
+    ("disk full", "OSError"),
+    ("out of memory", "MemoryError"),
+    ("deadline exceeded", "DeadlineExceeded"),
+    ("upstream unavailable", "ServiceUnavailable"),
+    ("bad gateway", "BadGateway"),
+    ("schema mismatch", "ValidationError"),
+    ("token expired", "AuthenticationError"),
+    ("lock wait timeout", "OperationalError"),
+    ("too many open files", "OSError"),
+    ("unexpected end of stream", "EOFError"),
+    ("payload too large", "PayloadTooLarge"),
+)
+SENTENCES = (
+    "{exc}: {svc} {op} failed: {reason} after {n}s (request {hex})",
+    "{svc} {op} error: {reason} for task {id} on {host}",
+    "{exc}: {reason} while calling {svc} to {op} (attempt {n} of 5, trace {hex})",
+    "{op} job for {svc} aborted: {reason}; {n} items pending, batch {id}",
+    "{exc}: {reason} in {svc} client during {op} (status {code}, {ms} ms)",
+    "upstream {svc} returned {code} on {op}: {reason} (request id {hex})",
+)
+TRACEBACK = """Traceback (most recent call last):
+  File "/srv/app/workers/{svc}_worker.py", line {line1}, in run_{op}
+    result = await client.{op}(payload)
+  File "/srv/app/clients/{svc}.py", line {line2}, in {op}
+    raise {exc}(detail)
+{exc}: {{message}}"""
+SLOWER = {
+    3: (2.2, 30),
+    11: (1.7, 30),
+    27: (1.0, 150),
+}  # task -> (bulk factor, tail per mille) in the last 7 days
+
+
+def error_families() -> list[tuple[int, str, str, str | None]]:
+    """300 families. Slot words come from lists of 17, 19 and 23 words indexed by f, so any two families
+    differ in at least two slots and the miner has no reason to merge them."""
+    families = []
+    for f in range(300):
+        svc, op = SERVICES[f % 17], OPERATIONS[f % 19]
+        reason, exc = REASONS[f % 23]
+        template = SENTENCES[f % 6].format(
+            exc=exc, svc=svc, op=op, reason=reason, n="{n}", hex="{hex}", id="{id}", host="{host}",
+            code="{code}", ms="{ms}",
+        )  # fmt: skip
+        traceback = None
+        if f % 10 == 7:  # a Python traceback stored beside the message
+            template = f"{exc}: {svc} {op}: {reason} (request {{hex}})"
+            traceback = TRACEBACK.format(svc=svc, op=op, exc=exc, line1=40 + f % 60, line2=100 + f % 90)
+        families.append((f, template, exc, traceback))
+    return families
+
+
+def task_names() -> list[tuple[int, str, int, float, int]]:
+    rows = []
+    for t in range(40):
+        slower, tail = SLOWER.get(t, (1.0, 30))
+        rows.append(
+            (t, f"{OPERATIONS[t % 19]}_{SERVICES[(t * 7) % 17]}", 40 + (t * 373) % 3000, slower, tail)
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    rate: int  # tasks a day
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.rate // 1000}k/day"
+
+
+def store_path(scenario: Scenario, rows: int, shape: str) -> Path:
+    return OUT / f"telemetry_{scenario.name}_{rows}_{scenario.rate}perday_{shape}.db"
+
+
+def _julian(conn: sqlite3.Connection, moment: datetime) -> float:
+    return float(conn.execute("SELECT julianday(?)", (moment.strftime("%Y-%m-%d %H:%M:%S"),)).fetchone()[0])
+
+
+def build_store(scenario: Scenario, rows: int, shape: str) -> Path:
+    from self_improver.tools.telemetry.schema import open_writable
+
     OUT.mkdir(exist_ok=True)
-    path = OUT / f"telemetry_{rows}_{ROWS_PER_DAY}perday.db"
+    path = store_path(scenario, rows, shape)
     if path.exists():
         return path
+    if shape != "canonical":
+        return _build_epoch(scenario, rows, shape)
     started = time.perf_counter()
-    print(f"building {rows:,} rows -> {path} ...", file=sys.stderr, flush=True)
+    print(f"building {rows:,} rows ({scenario.label}) -> {path.name} ...", file=sys.stderr, flush=True)
     tmp = path.with_suffix(".building")
     tmp.unlink(missing_ok=True)
-    conn = open_writable(str(tmp))
+    conn = open_writable(str(tmp))  # our schema and its three indexes
     conn.execute("PRAGMA journal_mode = OFF")
-    end_jd = conn.execute("SELECT julianday(?)", (ANCHOR.strftime("%Y-%m-%d %H:%M:%S"),)).fetchone()[0]
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("PRAGMA cache_size = -200000")
+    indexes = _drop_indexes(conn)  # bulk insert first, index after: same schema, much faster
+    end_jd = _julian(conn, ANCHOR)
+    span = rows / scenario.rate
+    params = {"n": rows, "start_jd": end_jd - span, "span": span, "end_jd": end_jd}
     with conn:
-        span = rows / ROWS_PER_DAY
-        conn.execute(BUILD_SQL, {"n": rows, "start_jd": end_jd - span, "span": span})
+        if scenario.name == "today":
+            conn.execute(TODAY_SQL, params)
+        else:
+            conn.execute(
+                "CREATE TEMP TABLE bench_families (f INTEGER PRIMARY KEY, template, error_type, traceback)"
+            )
+            conn.executemany("INSERT INTO bench_families VALUES (?,?,?,?)", error_families())
+            conn.execute(
+                "CREATE TEMP TABLE bench_tasks (t INTEGER PRIMARY KEY, name, base_ms, slower, tail_recent)"
+            )
+            conn.executemany("INSERT INTO bench_tasks VALUES (?,?,?,?,?)", task_names())
+            conn.execute(
+                PRODUCTION_SQL, params | {"failed": FAILED_PER_MILLE, "cancelled": CANCELLED_PER_MILLE}
+            )
+    inserted = time.perf_counter() - started
+    for sql in indexes:
+        conn.execute(sql)
     conn.execute("PRAGMA journal_mode = WAL")
+    conn.close()
+    tmp.rename(path)
+    print(
+        f"built in {time.perf_counter() - started:.0f} s (rows {inserted:.0f} s, indexes "
+        f"{time.perf_counter() - started - inserted:.0f} s)",
+        file=sys.stderr,
+    )
+    return path
+
+
+def _drop_indexes(conn: sqlite3.Connection) -> list[str]:
+    found = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL"
+    ).fetchall()
+    for name, _ in found:
+        conn.execute(f'DROP INDEX "{name}"')
+    return [sql for _, sql in found]
+
+
+def _build_epoch(scenario: Scenario, rows: int, shape: str) -> Path:
+    """The canonical store's rows with created_at as INTEGER epoch seconds (or ms), same indexes."""
+    canonical = build_store(scenario, rows, "canonical")
+    path = store_path(scenario, rows, shape)
+    started = time.perf_counter()
+    print(f"building {path.name} from {canonical.name} ...", file=sys.stderr, flush=True)
+    tmp = path.with_suffix(".building")
+    tmp.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp)
+    conn.execute("PRAGMA journal_mode = OFF")
+    conn.execute("PRAGMA synchronous = OFF")
+    conn.execute("ATTACH DATABASE ? AS canon", (f"{canonical.resolve().as_uri()}?mode=ro",))
+    table_sql = conn.execute("SELECT sql FROM canon.sqlite_master WHERE name = 'tasks'").fetchone()[0]
+    table_sql, replaced = re.subn(
+        r"created_at\s+TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP", "created_at  INTEGER NOT NULL", table_sql
+    )
+    assert replaced == 1, table_sql
+    conn.execute(table_sql)
+    indexes = [
+        r[0]
+        for r in conn.execute(
+            "SELECT sql FROM canon.sqlite_master WHERE type = 'index' AND tbl_name = 'tasks' AND sql IS NOT NULL"
+        )
+    ]
+    columns = [r[1] for r in conn.execute("PRAGMA canon.table_info(tasks)")]
+    scale = "1000 * " if shape == "epoch_ms" else ""
+    select = ", ".join(
+        f"{scale}CAST(strftime('%s', created_at) AS INTEGER)" if c == "created_at" else c for c in columns
+    )
+    with conn:
+        conn.execute(f"INSERT INTO main.tasks ({', '.join(columns)}) SELECT {select} FROM canon.tasks")
+    for sql in indexes:
+        conn.execute(sql)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.commit()
+    conn.execute("DETACH DATABASE canon")
     conn.close()
     tmp.rename(path)
     print(f"built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return path
 
 
-def timed(fn, repeat: int) -> float:
-    fn()  # warm the page cache so both sides read from memory
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
+# -- bounds and the hand-written SQL ---------------------------------------------------------------------
+def bound(moment: datetime, shape: str) -> Any:
+    if shape == "epoch":
+        return int(moment.timestamp())
+    if shape == "epoch_ms":
+        return int(moment.timestamp()) * 1000
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def measure(path: Path, repeat: int) -> dict[str, float]:
-    store = TelemetryStore(path, "UTC", ANCHOR)
-    signatures = path.with_suffix(".signatures.db")
-    signatures.unlink(missing_ok=True)
-    errors = reports.ErrorContext(store, SignatureStore(signatures))
-    raw = sqlite3.connect(path)
-    now = {"now": ANCHOR.strftime("%Y-%m-%d %H:%M:%S")}
-    started = time.perf_counter()
-    asyncio.run(reports.top_errors(errors, days=7))  # first run: clusters the last 90 days once
-    first_run = (time.perf_counter() - started) * 1000
-    results = {
-        "summary_ours": timed(lambda: asyncio.run(queries.telemetry_summary(store, "yesterday")), repeat),
-        "summary_seed": timed(lambda: raw.execute(SEED_DAILY, now).fetchall(), repeat),
-        "top_ours": timed(lambda: asyncio.run(reports.top_errors(errors, days=7)), repeat),
-        "top_seed": timed(lambda: raw.execute(SEED_ERRORS, now).fetchall(), repeat),
-        "top_first_run": first_run,
+def midnight(days_back: int) -> datetime:
+    day = ANCHOR.date() - timedelta(days=days_back)
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+RANGE_COUNTS = "SELECT status, COUNT(*) FROM tasks WHERE created_at >= ? AND created_at < ? GROUP BY status"
+
+
+def limit_summary(conn: sqlite3.Connection, shape: str) -> dict[str, int]:
+    return dict(conn.execute(RANGE_COUNTS, (bound(midnight(1), shape), bound(midnight(0), shape))).fetchall())
+
+
+def limit_trend_per_day(conn: sqlite3.Connection, shape: str) -> list[tuple[str, int, int]]:
+    """Eight covering-index range counts, one per day (the last one ends now)."""
+    found = []
+    for back in range(7, -1, -1):
+        hi = midnight(back - 1) if back else ANCHOR
+        counts = dict(conn.execute(RANGE_COUNTS, (bound(midnight(back), shape), bound(hi, shape))).fetchall())
+        found.append((midnight(back).date().isoformat(), sum(counts.values()), counts.get("failed", 0)))
+    return found
+
+
+def limit_trend_grouped(conn: sqlite3.Connection, shape: str) -> list[tuple[str, int, int]]:
+    """One pass over the window's index range, bucketing by an expression on the raw value."""
+    day = {
+        "canonical": "substr(created_at, 1, 10)",
+        "epoch": "created_at / 86400",
+        "epoch_ms": "created_at / 86400000",
     }
-    ours = asyncio.run(queries.telemetry_summary(store, "yesterday"))
-    seed = dict(raw.execute(SEED_DAILY, now).fetchall())
-    assert ours.counts_by_status == seed, (ours.counts_by_status, seed)
+    rows = conn.execute(
+        f"SELECT {day[shape]} AS d, COUNT(*), SUM(status = 'failed') FROM tasks "
+        "WHERE created_at >= ? AND created_at < ? GROUP BY d ORDER BY d",
+        (bound(midnight(7), shape), bound(ANCHOR, shape)),
+    ).fetchall()
+    as_day = (
+        (lambda d: d)
+        if shape == "canonical"
+        else (lambda d: (datetime(1970, 1, 1) + timedelta(days=d)).date().isoformat())
+    )
+    return [(as_day(d), int(n), int(f)) for d, n, f in rows]
+
+
+def limit_top_errors(conn: sqlite3.Connection, shape: str) -> tuple[int, int, int]:
+    """What a top-errors answer needs from the table, read once: the window's counts (covering index)
+    and its failed tasks' messages grouped (the seed's query on the status index's range)."""
+    lo, hi = bound(midnight(7), shape), bound(ANCHOR, shape)
+    counts = dict(conn.execute(RANGE_COUNTS, (lo, hi)).fetchall())
+    groups = conn.execute(
+        "SELECT error, COUNT(*) AS n FROM tasks WHERE status = 'failed' AND created_at >= ? AND created_at < ? "
+        "GROUP BY error ORDER BY n DESC",
+        (lo, hi),
+    ).fetchall()
+    return sum(counts.values()), counts.get("failed", 0), len(groups)
+
+
+def limit_find(
+    conn: sqlite3.Connection, shape: str, which: str, needle: str, text_match: str = "like"
+) -> list[int]:
+    order = f"ORDER BY created_at DESC, id DESC LIMIT {PAGE}"
+    if which == "agent_day":
+        sql = f"SELECT {COLUMNS} FROM tasks WHERE agent = ? AND created_at >= ? AND created_at < ? {order}"
+        params: tuple[Any, ...] = (AGENT, bound(midnight(1), shape), bound(midnight(0), shape))
+    elif which == "failed_page":
+        sql, params = f"SELECT {COLUMNS} FROM tasks WHERE status = 'failed' {order}", ()
+    else:
+        match = "error LIKE '%' || ? || '%'" if text_match == "like" else "instr(lower(error), lower(?)) > 0"
+        sql, params = f"SELECT {COLUMNS} FROM tasks WHERE {match} {order}", (needle,)
+    return [r[0] for r in conn.execute(sql, params).fetchall()]
+
+
+# -- timing ------------------------------------------------------------------------------------------------
+def interleaved(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Median ms of each function; one warm-up each, then `repeat` rounds that run every function once,
+    so load changes on the shared machine hit all sides alike."""
+    for fn in fns.values():
+        fn()
+    samples: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            started = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - started)
+    return {k: statistics.median(v) * 1000 for k, v in samples.items()}
+
+
+@dataclass
+class Row:
+    tool: str
+    ours: float
+    limit: float
+    seed: float
+    limit_how: str
+    check: str
+
+    @property
+    def vs_limit(self) -> float:
+        return self.ours / self.limit
+
+    @property
+    def vs_seed(self) -> float:
+        return self.ours / self.seed
+
+
+def measure_tools(path: Path, shape: str, signatures: Path, repeat: int, needle: str) -> list[Row]:
+    from self_improver.tools.errors import reports
+    from self_improver.tools.errors.signature_store import SignatureStore
+    from self_improver.tools.telemetry import queries
+    from self_improver.tools.telemetry.mapping import TelemetryMapping
+    from self_improver.tools.telemetry.source import TelemetryStore, open_source
+
+    store = TelemetryStore(open_source(path, TelemetryMapping()), "UTC", ANCHOR)
+    errors = reports.ErrorContext(store, SignatureStore(signatures))
+    raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    now = {"now": ANCHOR.strftime("%Y-%m-%d %H:%M:%S")}
+    # One loop for every call; asyncio.Runner.run would also re-check the SIGINT handler on each call,
+    # which formats the repr of the previous task's result (~1 ms for a page of tasks).
+    loop = asyncio.new_event_loop()
+    run = loop.run_until_complete
+    yesterday, today = midnight(1).date().isoformat(), midnight(0).date().isoformat()
+    rows: list[Row] = []
+
+    def seed(sql: str, params: dict[str, Any] | None = None) -> Callable[[], list[Any]]:
+        text = seed_sql(sql, shape)
+        return lambda: raw.execute(text, params or now).fetchall()
+
+    # telemetry_summary(yesterday)
+    t = interleaved(
+        {
+            "ours": lambda: run(queries.telemetry_summary(store, "yesterday")),
+            "limit": lambda: limit_summary(raw, shape),
+            "seed": seed(SEED_DAILY),
+        },
+        repeat,
+    )
+    ours = run(queries.telemetry_summary(store, "yesterday"))
+    limit = limit_summary(raw, shape)
+    seed_answer = dict(seed(SEED_DAILY)())
+    assert ours.counts_by_status == limit, (ours.counts_by_status, limit)
+    rows.append(
+        Row(
+            "telemetry_summary(yesterday)",
+            t["ours"],
+            t["limit"],
+            t["seed"],
+            "range count on (created_at, status)",
+            f"{ours.total:,} tasks, {ours.failed:,} failed; seed {'equal' if seed_answer == limit else 'DIFFERS'}",
+        )
+    )
+
+    # failure_trend(days=7)
+    t = interleaved(
+        {
+            "ours": lambda: run(queries.failure_trend(store, days=7)),
+            "per_day": lambda: limit_trend_per_day(raw, shape),
+            "grouped": lambda: limit_trend_grouped(raw, shape),
+            "seed": seed(SEED_TREND),
+        },
+        repeat,
+    )
+    trend = run(queries.failure_trend(store, days=7))
+    mine = [(d.day, d.total, d.failed) for d in trend.days]
+    by_day = limit_trend_per_day(raw, shape)
+    grouped = limit_trend_grouped(raw, shape)
+    assert mine == by_day, (mine, by_day)
+    assert [x for x in grouped if x[1]] == [x for x in by_day if x[1]], (grouped, by_day)
+    seed_trend = [tuple(r) for r in seed(SEED_TREND)()]
+    how = "per_day" if t["per_day"] <= t["grouped"] else "grouped"
+    rows.append(
+        Row(
+            "failure_trend(days=7)",
+            t["ours"],
+            t[how],
+            t["seed"],
+            "8 range counts, one a day" if how == "per_day" else "one range, GROUP BY day expression",
+            f"{trend.total:,} tasks; seed {'equal' if [tuple(x) for x in by_day if x[1]] == seed_trend else 'DIFFERS'}",
+        )
+    )
+
+    # top_errors(days=7), warm (the signature store was filled by the first-run subprocess)
+    t = interleaved(
+        {
+            "ours": lambda: run(reports.top_errors(errors, days=7)),
+            "limit": lambda: limit_top_errors(raw, shape),
+            "seed": seed(SEED_ERRORS),
+        },
+        repeat,
+    )
+    top = run(reports.top_errors(errors, days=7))
+    total, failed, distinct = limit_top_errors(raw, shape)
+    assert (top.total_tasks, top.failed_tasks) == (total, failed), (
+        top.total_tasks,
+        top.failed_tasks,
+        total,
+        failed,
+    )
+    seed_failed = sum(n for _, n in seed(SEED_ERRORS)())
+    rows.append(
+        Row(
+            "top_errors(days=7) warm",
+            t["ours"],
+            t["limit"],
+            t["seed"],
+            "window counts + failed rows GROUP BY error on (status, created_at)",
+            f"{failed:,} failed of {total:,}; {len(top.groups)} groups shown (more: {top.has_more}); "
+            f"{distinct:,} distinct texts; seed failed {'equal' if seed_failed == failed else 'DIFFERS'}",
+        )
+    )
+
+    # find_tasks
+    cases = {
+        "agent_day": ("find_tasks(agent, one day)", dict(agent=AGENT, since=yesterday, until=today)),
+        "failed_page": ("find_tasks(status=failed)", dict(status="failed")),
+        "error_contains": (f"find_tasks(error_contains={needle!r})", dict(error_contains=needle)),
+    }
+    for key, (title, kwargs) in cases.items():
+        fns: dict[str, Callable[[], Any]] = {
+            "ours": lambda kw=kwargs: run(queries.find_tasks(store, limit=PAGE, **kw)),
+            "limit": lambda k=key: limit_find(raw, shape, k, needle),
+            "seed": lambda k=key: raw.execute(
+                seed_sql(NAIVE_FIND[k], shape), now | {"agent": AGENT, "needle": needle}
+            ).fetchall(),
+        }
+        if key == "error_contains":
+            fns["instr"] = lambda: limit_find(raw, shape, "error_contains", needle, "instr")
+        t = interleaved(fns, repeat)
+        page = run(queries.find_tasks(store, limit=PAGE, **kwargs))
+        ids = [task.id for task in page.tasks]
+        expected = limit_find(raw, shape, key, needle)
+        assert ids == expected, (key, ids[:5], expected[:5])
+        naive = [r[0] for r in fns["seed"]()]
+        how = "same query by hand"
+        best = t["limit"]
+        if key == "error_contains" and t["instr"] < best:
+            best, how = t["instr"], "instr(lower(error)) by hand"
+        elif key == "error_contains":
+            how = f"error LIKE '%{needle}%' by hand"
+        rows.append(
+            Row(
+                title,
+                t["ours"],
+                best,
+                t["seed"],
+                how,
+                f"{len(ids)} ids equal; naive {'equal' if naive == expected else 'differs (ties/order)'}",
+            )
+        )
+    loop.run_until_complete(store.source.close())
+    loop.close()
     raw.close()
-    return results
+    return rows
+
+
+# -- first top_errors, in a child process --------------------------------------------------------------------
+def child_first_top(db: str, signatures: str) -> None:
+    from self_improver.tools.errors import reports
+    from self_improver.tools.errors.signature_store import SignatureStore
+    from self_improver.tools.telemetry.mapping import TelemetryMapping
+    from self_improver.tools.telemetry.source import TelemetryStore, open_source
+
+    store = TelemetryStore(open_source(Path(db), TelemetryMapping()), "UTC", ANCHOR)
+    ctx = reports.ErrorContext(store, SignatureStore(Path(signatures)))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    profile = None
+    if os.environ.get("BENCH_PROFILE"):  # BENCH_PROFILE=out.prof: a cProfile of this first run
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
+    result = asyncio.run(reports.top_errors(ctx, days=7))
+    seconds = time.perf_counter() - started
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(os.environ["BENCH_PROFILE"])
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    count = (
+        sqlite3.connect(signatures)
+        .execute("SELECT COUNT(*), (SELECT COUNT(*) FROM task_signatures) FROM signatures")
+        .fetchone()
+    )
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rss_before_mb": before / 1024,
+                "rss_after_mb": after / 1024,
+                "added_mb": (after - before) / 1024,
+                "signatures": count[0],
+                "clustered": count[1],
+                "failed_in_window": result.failed_tasks,
+            }
+        )
+    )
+
+
+def first_top_errors(path: Path, signatures: Path) -> dict[str, Any]:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{signatures}{suffix}").unlink(missing_ok=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child-first-top", str(path), str(signatures)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_env(),
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- nightly and serve ------------------------------------------------------------------------------------
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("SELF_IMPROVER_")}
+
+
+def run_nightly(db: Path, data_dir: Path, now: datetime) -> dict[str, Any]:
+    command = [
+        str(VENV_BIN / "self-improver"),
+        "nightly",
+        "--telemetry-db",
+        str(db),
+        "--data-dir",
+        str(data_dir),
+        "--now",
+        now.isoformat(),
+        "--no-agent",
+    ]
+    timer = ["/usr/bin/time", "-v"] if Path("/usr/bin/time").exists() else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    done = subprocess.run(timer + command, capture_output=True, text=True, env=_env())
+    seconds = time.perf_counter() - started
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+    peak_mb = (
+        int(rss.group(1)) / 1024
+        if rss
+        else max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    )
+    steps = re.findall(r"nightly \[\d+/\d+\] (.+?): (\w+) \(([\d.]+) s\) - (.*)", done.stderr)
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"nightly exited {done.returncode}: {done.stderr[-2000:]}")
+    return {
+        "seconds": seconds,
+        "peak_mb": peak_mb,
+        "exit": done.returncode,
+        "steps": [(title, status, float(s), detail[:140]) for title, status, s, detail in steps],
+    }
+
+
+MINIMAL_SERVER = """
+from mcp.server.mcpserver import MCPServer
+
+app = MCPServer("minimal")
+
+
+@app.tool()
+def ping(text: str) -> str:
+    \"\"\"Echo the text.\"\"\"
+    return text
+
+
+app.run()
+"""
+
+
+async def _tools_list(command: str, args: list[str]) -> tuple[float, float, int]:
+    from mcp import Client, StdioServerParameters
+
+    params = StdioServerParameters(command=command, args=args, env=_env())
+    started = time.perf_counter()
+    async with Client(params) as client:
+        first = await client.list_tools()
+        startup = time.perf_counter() - started
+        again = time.perf_counter()
+        await client.list_tools()
+        warm = time.perf_counter() - again
+    return startup * 1000, warm * 1000, len(first.tools)
+
+
+def serve_latency(db: Path, repeat: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "minimal_server.py"
+        script.write_text(MINIMAL_SERVER)
+        ours_args = ["serve", "--telemetry-db", str(db), "--data-dir", tmp, "--now", ANCHOR.isoformat()]
+        samples: dict[str, list[tuple[float, float, int]]] = {"ours": [], "minimal": []}
+        for _ in range(repeat):
+            samples["ours"].append(asyncio.run(_tools_list(str(VENV_BIN / "self-improver"), ours_args)))
+            samples["minimal"].append(asyncio.run(_tools_list(sys.executable, [str(script)])))
+    found = {}
+    for name, values in samples.items():
+        found[name] = {
+            "startup_ms": statistics.median(v[0] for v in values),
+            "warm_ms": statistics.median(v[1] for v in values),
+            "tools": values[0][2],
+        }
+    return found
+
+
+# -- main ---------------------------------------------------------------------------------------------------
+def print_rows(label: str, rows: list[Row]) -> None:
+    print(f"\n{label}")
+    print(
+        f"{'tool':<38} {'ours':>9} {'limit':>9} {'seed':>10} {'ours/limit':>10} {'ours/seed':>9}  limit = ; answer"
+    )
+    for r in rows:
+        print(
+            f"{r.tool:<38} {ms(r.ours):>9} {ms(r.limit):>9} {ms(r.seed):>10} {r.vs_limit:>9.2f}x {r.vs_seed:>8.3f}x  {r.limit_how}; {r.check}"
+        )
+
+
+def ms(value: float) -> str:
+    return f"{value:.1f}ms" if value >= 10 else f"{value:.2f}ms" if value >= 0.1 else f"{value * 1000:.0f}us"
+
+
+def code_state() -> str:
+    """The commit measured, and whether the code under it had uncommitted changes (read-only git calls)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--short", "--", "tools", "server"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.split("\n")
+    except OSError:
+        return "unknown"
+    changed = [line[3:] for line in dirty if line.strip()]
+    return f"{head}" + (
+        f" + uncommitted changes in {len(changed)} file(s) of tools/, server/" if changed else ""
+    )
+
+
+def markdown(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| store | tool | ours | limit | seed | ours/limit | ours/seed |",
+        "|-------|------|-----:|------:|-----:|-----------:|----------:|",
+    ]
+    for store in results:
+        name = f"{store['scenario']} {store['rate'] // 1000}k/day {store['rows'] / 1e6:g}M {store['shape']}"
+        for r in store["tools"]:
+            lines.append(
+                f"| {name} | {r['tool']} | {ms(r['ours'])} | {ms(r['limit'])} | {ms(r['seed'])} | "
+                f"{r['ours'] / r['limit']:.2f}x | {r['ours'] / r['seed']:.2f}x |"
+            )
+    return "\n".join(lines)
+
+
+def targets(results: list[dict[str, Any]], extra: dict[str, Any]) -> list[str]:
+    """The issue's targets, each with its figure and whether it holds."""
+    found = []
+    for store in results:
+        name = f"{store['scenario']} {store['rate'] // 1000}k/day {store['rows']:,} {store['shape']}"
+        for r in store["tools"]:
+            within = r["ours"] <= 2 * r["limit"]
+            not_slower = r["ours"] <= r["seed"]
+            found.append(
+                f"{'ok  ' if within and not_slower else 'MISS'} {name}: {r['tool']}: ours/limit "
+                f"{r['ours'] / r['limit']:.2f}x (<= 2), ours/seed {r['ours'] / r['seed']:.2f}x (<= 1)"
+            )
+        first = store["first_top_errors"]
+        if store["rows"] >= 3_000_000:
+            ok = first["seconds"] < 10 and first["added_mb"] < 300
+            found.append(
+                f"{'ok  ' if ok else 'MISS'} {name}: first top_errors {first['seconds']:.1f} s (< 10), "
+                f"+{first['added_mb']:.0f} MB (< 300)"
+            )
+    if "nightly" in extra:
+        first, steady = extra["nightly"]["first"], extra["nightly"]["steady"]
+        ok = steady["seconds"] < 15 and steady["peak_mb"] < 500 and first["seconds"] < 60
+        found.append(
+            f"{'ok  ' if ok else 'MISS'} nightly on {extra['nightly']['store']}: steady {steady['seconds']:.1f} s "
+            f"(< 15), peak {steady['peak_mb']:.0f} MB (< 500); first night {first['seconds']:.1f} s (< 60), "
+            f"peak {first['peak_mb']:.0f} MB"
+        )
+    if "serve" in extra:
+        ratio = extra["serve"]["ours"]["startup_ms"] / extra["serve"]["minimal"]["startup_ms"]
+        found.append(
+            f"{'ok  ' if ratio <= 1.3 else 'MISS'} serve start-up to first tools/list: {ratio:.2f}x a minimal server (<= 1.3)"
+        )
+    return found
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000000,10000000")
+    parser.add_argument("--scenarios", default="today,production")
+    parser.add_argument("--sizes", default="1000000")
+    parser.add_argument("--rows-per-day", type=int, default=PRODUCTION_RATE, help="production traffic a day")
+    parser.add_argument("--shapes", default="canonical,epoch", help="canonical, epoch, epoch_ms")
     parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    table = {n: measure(build_store(n), args.repeat) for n in sizes}
-    print(
-        f"{'rows':>12} | {'summary ours':>12} {'seed':>10} {'ratio':>7} | {'top_errors ours':>15} {'seed':>10} {'ratio':>7}"
+    parser.add_argument(
+        "--nightly", action="store_true", help="also time `self-improver nightly` on the last store"
     )
-    for n, r in table.items():
+    parser.add_argument("--serve", action="store_true", help="also time `self-improver serve` tools/list")
+    parser.add_argument("--serve-repeat", type=int, default=5)
+    parser.add_argument(
+        "--json", type=Path, default=OUT / "telemetry_results.json", help="append results here"
+    )
+    parser.add_argument("--child-first-top", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_first_top:
+        child_first_top(*args.child_first_top)
+        return
+    state = code_state()
+    print(
+        f"code: {state}; python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, load {os.getloadavg()[0]:.1f}"
+    )
+    scenarios = [
+        Scenario(name, TODAY_RATE if name == "today" else args.rows_per_day)
+        for name in args.scenarios.split(",")
+    ]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    shapes = args.shapes.split(",")
+    results: list[dict[str, Any]] = []
+    last: Path | None = None
+    for scenario in scenarios:
+        for rows in sizes:
+            for shape in shapes:
+                path = build_store(scenario, rows, shape)
+                signatures = path.with_suffix(".signatures.db")
+                first = first_top_errors(path, signatures)
+                measured = measure_tools(path, shape, signatures, args.repeat, NEEDLES[scenario.name])
+                label = (
+                    f"{scenario.label}, {rows:,} rows ({rows / scenario.rate:.1f} days), {shape}; first top_errors "
+                    f"on a fresh signature store {first['seconds']:.2f} s, +{first['added_mb']:.0f} MB max RSS "
+                    f"({first['clustered']:,} failed tasks clustered into {first['signatures']} signatures)"
+                )
+                print_rows(label, measured)
+                results.append(
+                    {
+                        "scenario": scenario.name,
+                        "rate": scenario.rate,
+                        "rows": rows,
+                        "shape": shape,
+                        "first_top_errors": first,
+                        "tools": [r.__dict__ for r in measured],
+                    }
+                )
+                if scenario.name == "production" and shape == "canonical":
+                    last = path
+    extra: dict[str, Any] = {}
+    if args.nightly and last is not None:
+        with tempfile.TemporaryDirectory() as data_dir:
+            first_night = run_nightly(last, Path(data_dir), ANCHOR - timedelta(days=1))
+            second_night = run_nightly(last, Path(data_dir), ANCHOR)
+        extra["nightly"] = {"store": last.name, "first": first_night, "steady": second_night}
+        for name, night in (("first night", first_night), ("steady night", second_night)):
+            print(
+                f"\nnightly on {last.name}, {name}: {night['seconds']:.1f} s, peak RSS {night['peak_mb']:.0f} MB, exit {night['exit']}"
+            )
+            for title, status, seconds, detail in night["steps"]:
+                print(f"  {title:<42} {status:<8} {seconds:>6.1f} s  {detail}")
+    if args.serve:
+        db = last or store_path(scenarios[-1], sizes[-1], "canonical")
+        serve = serve_latency(db, args.serve_repeat)
+        extra["serve"] = serve
+        o, m = serve["ours"], serve["minimal"]
         print(
-            f"{n:>12,} | {r['summary_ours']:>10.1f}ms {r['summary_seed']:>8.1f}ms {r['summary_seed'] / r['summary_ours']:>6.1f}x"
-            f" | {r['top_ours']:>13.1f}ms {r['top_seed']:>8.1f}ms {r['top_seed'] / r['top_ours']:>6.1f}x"
-            f" | first top_errors (clusters 90 days once) {r['top_first_run']:.0f}ms"
+            f"\nserve, start-up to first tools/list: ours {o['startup_ms']:.0f} ms ({o['tools']} tools), minimal "
+            f"{m['startup_ms']:.0f} ms ({m['tools']} tool), ratio {o['startup_ms'] / m['startup_ms']:.2f}x; "
+            f"a second tools/list {o['warm_ms']:.1f} ms vs {m['warm_ms']:.1f} ms"
         )
-    if len(sizes) >= 2:
-        small, big = table[sizes[0]], table[sizes[-1]]
-        growth = sizes[-1] / sizes[0]
-        print(
-            f"growth {sizes[0]:,} -> {sizes[-1]:,} rows ({growth:.0f}x): summary ours "
-            f"{big['summary_ours'] / small['summary_ours']:.2f}x, seed {big['summary_seed'] / small['summary_seed']:.2f}x; "
-            f"top_errors ours {big['top_ours'] / small['top_ours']:.2f}x, seed {big['top_seed'] / small['top_seed']:.2f}x"
+    print("\n" + markdown(results))
+    print("\ntargets:")
+    for line in targets(results, extra):
+        print("  " + line)
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.json:
+        args.json.parent.mkdir(exist_ok=True)
+        history = json.loads(args.json.read_text()) if args.json.exists() else []
+        history.append(
+            {
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "argv": sys.argv[1:],
+                "code": state,
+                "load": os.getloadavg(),
+                "stores": results,
+                **extra,
+            }
         )
+        args.json.write_text(json.dumps(history, indent=1))
 
 
 if __name__ == "__main__":

@@ -185,12 +185,24 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from .progress import ProgressBar
 
     target = settings.telemetry_path
-    target.parent.mkdir(parents=True, exist_ok=True)
+    mapping = settings.telemetry
+    if mapping.table != "tasks" or mapping.columns:
+        print(
+            f"self-improver ingest: imports go into self-improver's own tasks table, but a [telemetry] mapping "
+            f"reads your table {mapping.table!r}; ingest into a separate file (--telemetry-db other.db) "
+            "without the mapping, or write to your table with your own tools",
+            file=sys.stderr,
+        )
+        return 2
     bar = ProgressBar("ingest")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         report = ingest_jsonl(args.file, target, progress=bar.update)
     except ToolInputError as exc:
         print(f"self-improver ingest: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"self-improver ingest: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     finally:
         bar.close()
@@ -202,6 +214,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         f"imported {report.imported} task(s) into {target}; {len(report.bad_lines)} bad line(s) skipped",
         file=sys.stderr,
     )
+    if report.stopped:
+        print(f"self-improver ingest: stopped early: {report.stopped}", file=sys.stderr)
+        return 1
     return 1 if report.bad_lines and not report.imported else 0
 
 

@@ -66,8 +66,10 @@ def test_the_cli_writes_the_report_and_charts_and_prints_only_its_path(
     report_path = data_dir / "reports" / f"nightly-{NIGHT}.md"
     assert out == f"{report_path}\n"  # stdout: the report's path and nothing else
     assert "nightly [1/8] Cluster new failures: ok" in err and "nightly run #1 ok" in err
+    assert "WARNING" not in err  # the demo telemetry reads as configured
 
     report = report_path.read_text()
+    assert "## Warnings" not in report and "outcome **ok**" in report
     for chart in ("failure-rate", "signatures"):
         svg = data_dir / "reports" / f"nightly-{NIGHT}-{chart}.svg"
         assert f"]({svg.name})" in report
@@ -150,6 +152,7 @@ def test_a_crashed_run_is_reported_and_the_next_one_continues(night_settings) ->
     )
     finished = records.get(result.run_id)
     assert finished.outcome == "ok" and finished.counts["findings"] == 3 and finished.finished_at
+    assert result.warnings == [] and finished.warnings == []
     report = result.report_path.read_text()
     assert f"Run #{crashed}, started" in report and "marked crashed" in report
 

@@ -6,7 +6,7 @@ hook, a test) and compared across days.
 
 from __future__ import annotations
 
-from .exception_names import find_type, short_name, split_type_prefix
+from .exception_names import find_type, read_json_error, short_name, split_type_prefix, without_json
 from .fingerprint import (
     leaf_types,
     make_title,
@@ -48,10 +48,19 @@ def analyze_error(
 
 def split_error_type(message: str, error_type: str | None) -> tuple[str | None, str]:
     """(type, body) of `Type: body`; an explicit `error_type` wins, and a message naming another type
-    keeps its prefix so the two types stay apart."""
+    keeps its prefix so the two types stay apart.
+
+    An error written as a JSON object (`{"error": {"type": ..., "message": ...}}`, also after a prefix)
+    is read as its type and message first; a type named outside the object wins over the object's.
+    """
+    json_type = None
+    if "{" in message:
+        decoded = read_json_error(message)
+        if decoded is not None:
+            json_type, message = decoded
     prefixed_type, body = split_type_prefix(message)
     if error_type is None:
-        return prefixed_type, body
+        return prefixed_type or json_type, body
     if prefixed_type is not None and short_name(prefixed_type) != short_name(error_type):
         return error_type, message
     return error_type, body
@@ -88,17 +97,18 @@ def _from_traceback(
     final = chain[-1]
     if final.type is None:
         # Truncated traceback: the type and message can only come from the other fields.
-        prefixed_type, body = split_type_prefix(message)
-        final = ExceptionRecord(error_type or prefixed_type, body if prefixed_type else message, final.frames)
+        found_type, body = split_error_type(message, None)
+        final = ExceptionRecord(error_type or found_type, body, final.frames)
         chain = chain[:-1] + (final,)
     fingerprint = traceback_fingerprint(chain)
     members = leaf_types(final) if final.members else None
     resolved_type = final.type or error_type
+    shown_message = without_json(final.message)
     return ErrorSignature(
         signature=signature_of(fingerprint),
-        title=make_title(resolved_type, final.message, members),
+        title=make_title(resolved_type, shown_message, members),
         error_type=resolved_type,
-        template=parameterize(final.message),
+        template=parameterize(shown_message),
         in_app_frames=tuple(frame for frame in final.frames if frame.in_app),
         frames=final.frames,
         chain=tuple(record.type or "?" for record in chain),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .exception_names import short_name
+from .exception_names import short_name, without_json
 from .models import ExceptionRecord, Frame
 from .parameterize import mask_tokens, parameterize
 
@@ -52,7 +52,7 @@ def _record_part(record: ExceptionRecord, use_app_frames: bool) -> str:
     part = f"{record.short_type or '?'}@{_frame_keys(frames)}"
     if not use_app_frames or not record.frames:
         # Nothing of the application to anchor on: the message template tells causes apart.
-        part += "#" + " ".join(mask_tokens(record.message.split("\n", 1)[0]))
+        part += "#" + " ".join(mask_tokens(without_json(record.message).split("\n", 1)[0]))
     if record.members:
         # Members of a group (TaskGroup tasks) finish in any order and in any number: a sorted set.
         members = sorted({traceback_fingerprint(member) for member in record.members})

@@ -68,6 +68,14 @@ _HOST_CONTEXT_WORDS = frozenset({"host", "hostname", "Host", "Hostname", "HOST"}
 _TOKEN_RE = re.compile(r"[^\s,;]+(?:,\d+(?![^\s,;]))*")
 _SPLIT_RE = re.compile(r"[\s,;]+|\.{3,}")
 
+# LLM model names stay readable in templates and titles (`Rate limit reached for gpt-4o`); the miner and
+# the signature still treat them as values, so a group never depends on the model that failed.
+_MODEL_NAME_RE = re.compile(
+    r"(?:gpt|chatgpt|o[1-9]|claude|gemini|gemma|llama|mistral|mixtral|codestral|qwen|deepseek|"
+    r"text-embedding|dall-e|whisper|tts)[A-Za-z0-9]*(?:[-.:][A-Za-z0-9]+)*",
+    re.IGNORECASE,
+)
+
 _cache: dict[str, tuple[str, str]] = {}
 
 
@@ -164,6 +172,8 @@ def _classify(token: str) -> tuple[str, str]:
         if value_kind is not None:
             key = prefix + core[: colon + 1]
             return f"{key}<{value_kind}>{suffix}", f"{key}{WILDCARD}"
+    if _MODEL_NAME_RE.fullmatch(core):
+        return token, WILDCARD  # shown as written, matched as a value
     placeholder = _placeholder(core) or ("str" if quoted else None)
     if placeholder is None:
         return token, token

@@ -7,6 +7,7 @@ Cost: O(new failed tasks) per run, plus one indexed range read of the overlap wi
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -14,7 +15,6 @@ from typing import Any
 
 from ..telemetry.source import TelemetryStore
 from ..telemetry.windows import Window, utc_text
-from .analyze import analyze_error
 from .clusterer import PendingMessage, SignatureClusterer
 from .models import ErrorSignature
 from .signature_store import FIRST_RUN_LOOKBACK, OVERLAP, Assignment, SignatureStore
@@ -23,6 +23,8 @@ Progress = Callable[[float, float, str], Awaitable[None]]
 # Log-style signatures seen within this long seed the template miner on later nights.
 SHAPE_MEMORY = timedelta(days=90)
 BATCH = 20_000
+# Digit runs and hex ids with a digit: texts that differ only there mask to the same tokens.
+_DIGITS = re.compile(r"(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{6,}|\d+")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ async def refresh_signatures(
         last_token, last_covered = store.last_refresh
         if token == last_token and (since is None or since >= last_covered):
             return RefreshReport(scanned=0, new_tasks=0, new_signatures=0)  # nothing changed since
+    await asyncio.to_thread(store.forget_coverage_unless, telemetry.identity())
     watermark = await asyncio.to_thread(store.watermark)
     covered = await asyncio.to_thread(store.covered_from)
     end = now + timedelta(seconds=1)
@@ -83,23 +86,18 @@ async def _cluster_span(
     progress: Progress | None,
 ) -> tuple[int, int, int]:
     """Cluster one span batch by batch: memory stays bounded by a batch, whatever the span holds."""
-    cache: dict[Key, ErrorSignature] = {}
+    analysed: dict[Key, ErrorSignature] = {}  # traceback analyses are stateless: kept across batches
     scanned = added = new = 0
     async for batch in telemetry.source.failed_tasks(window, BATCH, skip=store.known):
         scanned += len(batch)
-        fresh = batch
-        if len(cache) > ANALYSIS_CACHE:
-            cache.clear()
-        keys = [(t.error or "", t.error_type, t.traceback) for t in fresh]
-        for key in keys:
-            if key not in cache:
-                cache[key] = analyze_error(key[0], key[2], key[1], source_root)
+        if len(analysed) > ANALYSIS_CACHE:
+            analysed.clear()
+        keys = [(t.error or "", t.error_type, t.traceback) for t in batch]
         shapes = await asyncio.to_thread(store.log_shapes, telemetry.now() - SHAPE_MEMORY)
-        message_keys = list(dict.fromkeys(k for k in keys if cache[k].kind == "message"))
-        mined = mine_log_messages(message_keys, shapes, source_root)
+        found = signatures_for(list(dict.fromkeys(keys)), shapes, source_root, analysed)
         assignments = []
-        for task, key in zip(fresh, keys, strict=True):
-            sig, shape = mined.get(key, (cache[key], None))
+        for task, key in zip(batch, keys, strict=True):
+            sig, shape = found[key]
             assignments.append(
                 Assignment(
                     task_id=task.id,
@@ -121,34 +119,58 @@ async def _cluster_span(
     return scanned, added, new
 
 
-def mine_log_messages(
-    keys: list[tuple[str, str | None, str | None]], known: list[Any], source_root: str | None
-) -> dict[tuple[str, str | None, str | None], tuple[ErrorSignature, str]]:
-    """Group tonight's log-style messages (no traceback) with the template miner, seeded with the
-    templates of log-style signatures already stored, so a word that varies (`user alice not found`,
-    `user bob not found`, ...) becomes one signature and later nights keep it.
+def signatures_for(
+    keys: list[Key],
+    known: list[Any],
+    source_root: str | None,
+    analysed: dict[Key, ErrorSignature] | None = None,
+) -> dict[Key, tuple[ErrorSignature, str | None]]:
+    """Signatures of distinct (error, error_type, traceback) keys: tracebacks by `analyze_error`, log-style
+    messages by the template miner seeded with the stored log-style templates, so a word that varies
+    (`user alice not found`, `user bob not found`, ...) becomes one signature and later nights keep it.
 
-    A message whose mined template also holds a stored signature gets that (oldest) signature; the
-    others get the mined template's signature, which equals `analyze_error`'s when nothing generalised.
-    Returns key -> (signature, miner shape to store for the next night's seeding).
+    A message whose mined template also holds a stored signature gets that (oldest) signature; the others
+    get the mined template's signature, which equals `analyze_error`'s when nothing generalised. Texts
+    that differ only in their digits share one placement (their tokens mask alike), so a batch of
+    near-identical failures costs one analysis each shape. Returns key -> (signature, miner shape to
+    store for the next night's seeding; None for tracebacks).
     """
-    if not keys:
-        return {}
+    analysed = {} if analysed is None else analysed
     clusterer = SignatureClusterer(source_root=source_root)
     seeds = [clusterer.seed(row["shape"], row["error_type"]) for row in known]
-    placed = [clusterer.place(message, None, error_type) for message, error_type, _ in keys]
+    placed: dict[Key, ErrorSignature | PendingMessage] = {}
+    by_shape: dict[Key, ErrorSignature | PendingMessage] = {}
+    for key in keys:
+        message, error_type, traceback = key
+        shape_key = (
+            _DIGITS.sub("0", message),
+            error_type,
+            _DIGITS.sub("0", traceback) if traceback else None,
+        )
+        placement = analysed.get(key) or by_shape.get(shape_key)
+        if placement is None:
+            placement = clusterer.place(message, traceback, error_type)
+            by_shape[shape_key] = placement
+            if isinstance(placement, ErrorSignature):
+                analysed[key] = placement
+        placed[key] = placement
     clusterer.consolidate()
     owner: dict[int, str] = {}
     for row, seed in zip(known, seeds, strict=True):
         owner.setdefault(id(seed.cluster.root()), row["signature"])
-    result = {}
-    for key, placement in zip(keys, placed, strict=True):
-        if not isinstance(placement, PendingMessage):
+    result: dict[Key, tuple[ErrorSignature, str | None]] = {}
+    per_cluster: dict[tuple[int, str | None], tuple[ErrorSignature, str | None]] = {}
+    for key, placement in placed.items():
+        if isinstance(placement, ErrorSignature):
+            result[key] = (placement, None)
             continue
         cluster = placement.cluster.root()
-        sig = clusterer.resolve_all([placement])[0]
-        stored = owner.get(id(cluster))
-        if stored is not None:
-            sig = replace(sig, signature=stored)
-        result[key] = (sig, cluster.text)
+        found = per_cluster.get((id(cluster), placement.error_type))
+        if found is None:
+            sig = clusterer.resolve_all([placement])[0]
+            stored = owner.get(id(cluster))
+            if stored is not None:
+                sig = replace(sig, signature=stored)
+            found = per_cluster[(id(cluster), placement.error_type)] = (sig, cluster.text)
+        result[key] = found
     return result

@@ -93,6 +93,21 @@ class SignatureStore:
             row = conn.execute("SELECT value FROM runs WHERE key = 'watermark'").fetchone()
         return parse_timestamp(row["value"]) if row else None
 
+    def forget_coverage_unless(self, identity: str) -> bool:
+        """Clustered ranges hold for one telemetry identity (source and mapping): under another (say,
+        failed_statuses was fixed) every range must be read again. Returns True when it was reset."""
+        with self._lock, self._connect() as conn:
+            row = conn.execute("SELECT value FROM runs WHERE key = 'identity'").fetchone()
+            if row is not None and row["value"] == identity:
+                return False
+            conn.execute("DELETE FROM runs WHERE key IN ('covered_from', 'watermark')")
+            conn.execute(
+                "INSERT INTO runs(key, value) VALUES ('identity', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (identity,),
+            )
+        self.last_refresh = None
+        return row is not None
+
     def covered_from(self) -> datetime | None:
         """The earliest instant from which every failed task has been clustered."""
         with self._connect() as conn:

@@ -10,7 +10,6 @@ by the source, its mapping and the timezone, so another database or mapping neve
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import threading
 from collections.abc import Awaitable, Callable
@@ -85,14 +84,8 @@ class DurationCache:
 
 
 def source_key(store: TelemetryStore) -> str:
-    """The cache's name for a source: its location, mapping and timezone."""
-    identity = {
-        "engine": store.source.engine,
-        "location": store.source.location,
-        "mapping": store.mapping.model_dump(mode="json"),
-        "timezone": store.timezone,
-    }
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+    """The cache's name for a source: its identity (location, mapping) and the timezone of its days."""
+    return f"{store.identity()}:{store.timezone}"
 
 
 def merge(into: Operations, more: Operations) -> None:

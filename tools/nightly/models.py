@@ -1,11 +1,13 @@
 """What one nightly run gathers, step by step; the report and the run record are written from it.
 
 Text in these objects that comes from telemetry (titles, messages) was redacted by the tools that
-returned it; it is still untrusted data and the report fences it as such.
+returned it; it is still untrusted data and the report fences it as such. So are the telemetry
+warnings (they quote stored status values and column names).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,7 +22,8 @@ from .charts import CountSeries
 from .runs import RunRecord
 
 StepStatus = Literal["ok", "failed", "skipped"]
-Outcome = Literal["ok", "partial", "failed", "locked-out"]
+Outcome = Literal["ok", "degraded", "partial", "failed", "locked-out"]
+_NUMBER = re.compile(r"\b\d+\b")
 
 
 @dataclass
@@ -91,6 +94,27 @@ class AgentOutcome:
 
 
 @dataclass
+class TelemetryWarning:
+    """A telemetry warning the night's results carried, and which results (first: the one quoted).
+
+    Results over different windows warn about the same problem with different figures (`'error' (12)`
+    in one window, `'error' (48)` in a wider one): they are one warning, quoted from the first source.
+    """
+
+    text: str
+    sources: list[str]
+
+    def line(self) -> str:
+        also = f" (also in: {', '.join(self.sources[1:])})" if len(self.sources) > 1 else ""
+        return f"{self.sources[0]}: {self.text}{also}"
+
+
+def warning_key(text: str) -> str:
+    """What makes two warnings the same: their text with standalone numbers (counts, dates) ignored."""
+    return _NUMBER.sub("#", " ".join(text.split()))
+
+
+@dataclass
 class NightData:
     """Everything a run learned; fields stay None/empty when their step failed or was skipped."""
 
@@ -118,6 +142,34 @@ class NightData:
     crashed: list[RunRecord] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
     agent: AgentOutcome | None = None
+
+    @property
+    def warnings(self) -> list[TelemetryWarning]:
+        """Every telemetry warning of the night's results, each once, widest window first."""
+        sources: list[tuple[str, list[str]]] = []
+        if self.trend and self.trend.days:
+            trend = self.trend.days
+            sources.append((f"failure trend {trend[0].day} to {trend[-1].day}", self.trend.warnings))
+        if self.top:
+            sources.append(("top errors (last 7 days and today)", self.top.warnings))
+        if self.watch:
+            sources.append(("new and escalating errors (last 7 days and today)", self.watch.warnings))
+        if self.yesterday:
+            sources.append((f"summary of {self.yesterday.day}", self.yesterday.warnings))
+        if self.today:
+            sources.append((f"summary of {self.today.day} so far", self.today.warnings))
+        for row in self.verdicts:
+            if row.result:
+                sources.append((f"impact of PR #{row.pull.number} ({row.pull.repo})", row.result.warnings))
+        if self.slow:
+            sources.append(("slow operations", self.slow.warnings))
+        found: dict[str, TelemetryWarning] = {}
+        for source, texts in sources:
+            for text in texts:
+                seen = found.setdefault(warning_key(text), TelemetryWarning(text, []))
+                if source not in seen.sources:
+                    seen.sources.append(source)
+        return list(found.values())
 
     @property
     def chart_dates(self) -> list[date]:

@@ -4,6 +4,18 @@ This is the composition root of the nightly feature (so it, alone in `tools/nigh
 server's resources and prompts): take the lock, record the run, mark runs that died as crashed, run
 the deterministic steps, write the report and its charts, then optionally start the host agent and
 write the report again with the agent's result. Without an agent command no LLM is involved.
+
+Outcomes and exit codes (`EXIT_CODES`):
+
+- `ok` (0): every step worked and the telemetry was read without a warning;
+- `degraded` (65, EX_DATAERR): every step worked, but the telemetry could not be read as configured
+  (failure-like statuses outside `failed_statuses`, unreadable `created_at` values, a mapped column
+  that does not exist, tasks only outside the windows...), so the numbers may be wrong. The warnings,
+  each with the setting that fixes it, are printed on stderr, head the report and are kept in the run
+  record;
+- `partial` (1): some step failed, others worked (telemetry warnings, if any, are reported as well);
+- `failed` (1): no step worked, or the run itself failed (report not written, stopped by a signal);
+- `locked-out` (75, EX_TEMPFAIL): another run holds the lock; try later.
 """
 
 from __future__ import annotations
@@ -37,7 +49,8 @@ log = logging.getLogger(__name__)
 CHART_DAYS = 28
 PROMPT_NAME = "nightly_self_improvement"
 AGENT_STEP = "Run the host agent"
-EXIT_CODES = {"ok": 0, "partial": 1, "failed": 1, "locked-out": 75}  # 75 = EX_TEMPFAIL: try later
+# 65 = EX_DATAERR: the telemetry could not be read as configured; 75 = EX_TEMPFAIL: try later
+EXIT_CODES = {"ok": 0, "degraded": 65, "partial": 1, "failed": 1, "locked-out": 75}
 
 
 @dataclass
@@ -51,6 +64,7 @@ class NightlyResult:
     counts: dict[str, int] = field(default_factory=dict)
     crashed_runs: list[int] = field(default_factory=list)
     agent: AgentOutcome | None = None
+    warnings: list[str] = field(default_factory=list)  # the telemetry warnings, each once
 
     @property
     def exit_code(self) -> int:
@@ -63,7 +77,7 @@ class Observers:
 
     step: StepObserver | None = None
     agent: AgentProgress | None = None
-    note: Callable[[str], None] | None = None
+    note: Callable[[str], None] | None = None  # also gets each telemetry warning, as "WARNING: ..."
 
 
 def run_nightly(
@@ -128,7 +142,7 @@ async def run_nightly_async(
             error = redact_secrets(f"{type(exc).__name__}: {exc}", redact_emails=False)
             if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError):
                 error = "stopped (Ctrl-C or SIGTERM) before it finished; the agent, if any, was ended"
-            records.finish(run_id, "failed", data.counts(), _steps(data), None, None, error)
+            records.finish(run_id, "failed", data.counts(), _steps(data), None, None, error, _warnings(data))
             raise
 
 
@@ -147,13 +161,24 @@ async def _run(
         await run_steps(Night(app, data), observe=seen.step, total=total)
     finally:
         await app.close()  # the agent's server opens the same memory: let go of it first
+    warnings = _warnings(data)
+    if seen.note:
+        for warning in warnings:
+            seen.note(f"WARNING: {warning}")
     folder = reports_dir(settings.data_dir)
     try:
         files = write_report(data, folder, outcome_of(data))
     except OSError as exc:
         error = f"the report could not be written to {folder}: {exc}"
-        records.finish(data.run_id, "failed", data.counts(), _steps(data), None, None, error)
-        return NightlyResult("failed", error, run_id=data.run_id, steps=data.steps, counts=data.counts())
+        records.finish(data.run_id, "failed", data.counts(), _steps(data), None, None, error, warnings)
+        return NightlyResult(
+            "failed",
+            error,
+            run_id=data.run_id,
+            steps=data.steps,
+            counts=data.counts(),
+            warnings=warnings,
+        )
     if agent_cmd:
         stop = threading.Event()
         try:
@@ -175,8 +200,12 @@ async def _run(
         data.agent.as_json() if data.agent else None,
         str(files.markdown),
         failures or None,
+        warnings,
     )
-    message = f"nightly run #{data.run_id} {outcome}" + (f" (failed: {', '.join(failed)})" if failed else "")
+    notes = [f"failed: {', '.join(failed)}"] if failed else []
+    if warnings:
+        notes.append(f"{len(warnings)} telemetry warning(s): the numbers may be wrong, see the report")
+    message = f"nightly run #{data.run_id} {outcome}" + (f" ({'; '.join(notes)})" if notes else "")
     return NightlyResult(
         outcome=outcome,
         message=message,
@@ -187,15 +216,17 @@ async def _run(
         counts=data.counts(),
         crashed_runs=[r.id for r in data.crashed],
         agent=data.agent,
+        warnings=warnings,
     )
 
 
 def outcome_of(data: NightData) -> Outcome:
-    """ok when nothing failed; failed when nothing worked; partial otherwise."""
+    """failed when nothing worked; partial when some step failed; degraded when the telemetry warned
+    (the numbers may be wrong though every step worked); ok otherwise."""
     statuses = [s.status for s in data.steps]
-    if "failed" not in statuses:
-        return "ok"
-    return "partial" if "ok" in statuses else "failed"
+    if "failed" in statuses:
+        return "partial" if "ok" in statuses else "failed"
+    return "degraded" if data.warnings else "ok"
 
 
 def nightly_prompt(settings: Settings, night: str) -> str:
@@ -253,6 +284,10 @@ def _agent(
 
 def _steps(data: NightData) -> list[dict[str, object]]:
     return [s.as_json() for s in data.steps]
+
+
+def _warnings(data: NightData) -> list[str]:
+    return [redact_secrets(w.line(), redact_emails=False) for w in data.warnings]
 
 
 def _aware(moment: datetime | None) -> datetime | None:

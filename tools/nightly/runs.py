@@ -3,7 +3,8 @@
 A run inserts its row as `running` once it holds the lock and finishes it with its outcome. A row still
 `running` when the next run holds the lock belongs to a process that died (it no longer holds the
 lock): that run marks it `crashed` and reports it. A run refused by the lock is recorded as
-`locked-out`.
+`locked-out`. `warnings` keeps the telemetry warnings of a run (a JSON list of text; a run with any is
+`degraded` unless a step failed); a runs.db written before that column existed gets it on open.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 from ..support.local_db import open_local_db
 
 RUNS_DB = "runs.db"
-OUTCOMES = ("running", "ok", "partial", "failed", "crashed", "locked-out")
+OUTCOMES = ("running", "ok", "degraded", "partial", "failed", "crashed", "locked-out")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS runs (
     steps        TEXT NOT NULL DEFAULT '[]',
     agent        TEXT,
     report_path  TEXT,
-    error        TEXT
+    error        TEXT,
+    warnings     TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS idx_runs_outcome ON runs(outcome);
 """
@@ -61,6 +63,19 @@ class RunRecord:
     agent: dict[str, Any] | None = None
     report_path: str | None = None
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _add_warnings_column(conn: sqlite3.Connection) -> None:
+    """A runs.db from before the `warnings` column gets it (another process may add it first)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    if "warnings" in columns:
+        return
+    try:
+        conn.execute("ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'")
+    except sqlite3.OperationalError as exc:
+        if "duplicate column" not in str(exc):
+            raise
 
 
 def _record(row: sqlite3.Row) -> RunRecord:
@@ -77,6 +92,7 @@ def _record(row: sqlite3.Row) -> RunRecord:
         agent=json.loads(row["agent"]) if row["agent"] else None,
         report_path=row["report_path"],
         error=row["error"],
+        warnings=json.loads(row["warnings"] or "[]"),
     )
 
 
@@ -88,6 +104,7 @@ class RunRecords:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.executescript(SCHEMA)
+            _add_warnings_column(conn)
 
     @classmethod
     def in_dir(cls, data_dir: Path) -> RunRecords:
@@ -122,13 +139,14 @@ class RunRecords:
         agent: dict[str, Any] | None,
         report_path: str | None,
         error: str | None,
+        warnings: list[str] | None = None,
     ) -> None:
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
         with self._connect() as conn:
             conn.execute(
                 "UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, steps = ?, agent = ?, "
-                "report_path = ?, error = ? WHERE id = ?",
+                "report_path = ?, error = ?, warnings = ? WHERE id = ?",
                 (
                     utc_now_text(),
                     outcome,
@@ -137,6 +155,7 @@ class RunRecords:
                     json.dumps(agent) if agent is not None else None,
                     report_path,
                     error,
+                    json.dumps(warnings or []),
                     run_id,
                 ),
             )

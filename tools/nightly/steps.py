@@ -3,7 +3,9 @@
 Order: cluster new failures, detect merged fixes (and mark their signatures resolved), measure the
 impact of each, measure the days, rank the errors, remember new and escalating signatures, look for
 slow operations, list pull requests. A step that raises is recorded as failed with its message and
-the next steps still run; a step whose input step failed is skipped and says so.
+the next steps still run; a step whose input step failed is skipped and says so. The results keep
+their telemetry warnings (`NightData.warnings` gathers them), except the one that only says no task
+has arrived yet today, which at night is the normal state of a quiet system.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ..errors.redact import redact_secrets
 from ..errors.refresh import refresh_signatures
 from ..errors.reports import ErrorContext, top_errors
 from ..errors.results import ErrorGroup
+from ..insights.duration_cache import DurationCache
 from ..insights.impact import measure_impact
 from ..insights.results import ImpactResult
 from ..insights.slow import slow_operations
@@ -31,9 +34,11 @@ from ..pulls.merge_policy import revert_if_worse
 from ..pulls.models import MergedPullRequest
 from ..pulls.service import PullRequestService
 from ..support.problems import ToolInputError, UnavailableError
+from ..telemetry.health import empty_window_warnings
+from ..telemetry.models import DaySummary
 from ..telemetry.queries import failure_trend, telemetry_summary
 from ..telemetry.source import TelemetryStore
-from ..telemetry.windows import Window, local_midnight, parse_timestamp, trailing_window
+from ..telemetry.windows import Window, day_window, local_midnight, parse_timestamp, trailing_window
 from .charts import CountSeries
 from .models import FindingNote, NightData, StepResult, VerdictRow
 
@@ -72,6 +77,9 @@ class NightResources(Protocol):
 
     @property
     def pulls(self) -> PullRequestService: ...
+
+    @property
+    def durations(self) -> DurationCache: ...
 
 
 class Skip(Exception):  # noqa: N818 - a step's way to say "nothing to do", not an error
@@ -203,12 +211,25 @@ async def _revert(night: Night, pull: MergedPullRequest, result: ImpactResult) -
 async def measure_days(night: Night) -> str:
     store = night.app.telemetry
     night.data.yesterday = await telemetry_summary(store, day="yesterday")
-    night.data.today = await telemetry_summary(store, day="today")
+    night.data.today = await _quiet_morning(store, await telemetry_summary(store, day="today"))
     night.data.trend = await failure_trend(
-        store, days=night.data.chart_days - 1, until=night.yesterday.isoformat()
+        store, days=night.data.chart_days, until=night.data.night.isoformat()
     )
     y = night.data.yesterday
     return f"yesterday {y.total} task(s), {y.failed} failed ({y.failure_rate * 100:.1f}%)"
+
+
+async def _quiet_morning(store: TelemetryStore, today: DaySummary) -> DaySummary:
+    """Today without tasks yet, all of them earlier: not a misread table (yesterday's and the trend's
+    windows would say so), so the empty-window warning is dropped; data only after today still warns."""
+    if today.total or not today.warnings:
+        return today
+    window = day_window(date.fromisoformat(today.day), store.tz)
+    _, last = await store.source.time_range()
+    if last is None or last >= window.start:
+        return today
+    expected = set(await empty_window_warnings(store, window, 0))
+    return today.model_copy(update={"warnings": [w for w in today.warnings if w not in expected]})
 
 
 async def rank_errors(night: Night) -> str:
@@ -298,7 +319,12 @@ def _remember_group(night: Night, group: ErrorGroup) -> FindingNote:
 
 async def find_slow_operations(night: Night) -> str:
     night.data.slow = await slow_operations(
-        night.app.telemetry, days=WINDOW_DAYS, baseline_days=28, limit=10, only_flagged=True
+        night.app.telemetry,
+        days=WINDOW_DAYS,
+        baseline_days=28,
+        limit=10,
+        only_flagged=True,
+        cache=night.app.durations,
     )
     if night.data.slow.note:
         return night.data.slow.note

@@ -184,6 +184,19 @@ class TelemetryStore:
     def mapping(self) -> TelemetryMapping:
         return self.source.mapping
 
+    def identity(self) -> str:
+        """A short hash of where and how the telemetry is read (engine, location, mapping): derived data
+        kept in the data dir (signatures, duration histograms) is only valid for the same identity."""
+        import hashlib
+        import json
+
+        described = {
+            "engine": self.source.engine,
+            "location": self.source.location,
+            "mapping": self.mapping.model_dump(mode="json"),
+        }
+        return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
+
     def now(self) -> datetime:
         """The configured clock: a pinned instant for demos and tests, the real time otherwise."""
         from datetime import UTC

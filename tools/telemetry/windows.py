@@ -32,7 +32,10 @@ class Window:
 
 
 def utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+    """Our canonical UTC text, `YYYY-MM-DD HH:MM:SS` (text order is time order)."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(sep=" ", timespec="seconds")[:19]
 
 
 def parse_timestamp(value: str, tz: tzinfo = UTC) -> datetime:
