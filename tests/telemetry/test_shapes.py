@@ -250,3 +250,16 @@ def test_the_mapping_comes_from_the_config_file_and_the_environment(
     assert from_env.telemetry.column("created_at") == "started_at"
     with pytest.raises(ValueError, match="timestamp_format"):
         load_settings(None, telemetry={"timestamp_format": "unix"})
+
+
+async def test_fixing_failed_statuses_clusters_the_failures_the_misread_nights_missed(tmp_path: Path) -> None:
+    """A night under the wrong mapping clusters nothing; once fixed, every failure of the window is grouped."""
+    db, fixed = other_statuses(tmp_path / "statuses.db")
+    async with Client(_server(tmp_path, db, {})) as client:
+        misread = await call(client, "top_errors", days=3, until="2026-02-16")
+    async with Client(_server(tmp_path, db, fixed)) as client:
+        top = await call(client, "top_errors", days=3, until="2026-02-16")
+    failed = sum(f for _, f in EXPECTED_TOTALS.values())
+    assert misread["groups"] == [] and misread["warnings"]
+    assert top["failed_tasks"] == failed and sum(g["count"] for g in top["groups"]) == failed
+    assert top["warnings"] == []
