@@ -210,4 +210,4 @@ def open_source(location: str | Any, mapping: TelemetryMapping | None = None) ->
 
     from .sqlite_source import SQLiteTaskSource
 
-    return SQLiteTaskSource(Path(location), mapping or TelemetryMapping())
+    return SQLiteTaskSource(Path(location), mapping or TelemetryMapping.model_validate({}))

@@ -186,8 +186,8 @@ def _encoding_from(shapes: Counter[tuple[Any, ...]], override: TimestampFormat) 
     if override in ("epoch_s", "epoch_ms"):
         texts = [s for s in shapes if s[0] == "epoch" and s[2] == "text"]
         widths = {s[3] for s in texts}
-        storage = "text" if texts and len(texts) == sum(1 for s in shapes if s[0] == "epoch") else "number"
-        return TimeEncoding(override, storage, digits=max(widths) if widths else 0)
+        all_text = bool(texts) and len(texts) == sum(1 for s in shapes if s[0] == "epoch")
+        return TimeEncoding(override, "text" if all_text else "number", digits=max(widths) if widths else 0)
     if not shapes:
         return TimeEncoding("iso" if override == "iso" else "unknown")
     epochs = [s for s in shapes if s[0] == "epoch"]
