@@ -81,6 +81,35 @@ async def test_serve_over_stdio_answers_tools_prompts_and_the_nightly_report(
     assert "2026-02-16" in text and "## Top errors" in text
 
 
+async def test_the_seed_night_over_stdio_with_the_real_clock(demo_db: Path, tmp_path: Path) -> None:
+    """Months after the seed night, a window ending then still has its groups (clustered on demand)."""
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=[
+            "-m",
+            "self_improver.server.cli",
+            "serve",
+            "--telemetry-db",
+            str(demo_db),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        env=_env(),
+    )
+    async with Client(params) as client:
+        top = await call(client, "top_errors", days=7, until="2026-02-16")
+    counts = {
+        g["title"].split(":")[0] + ":" + g["title"].split(":")[1][:8]: g["count"] for g in top["groups"][:3]
+    }
+    assert [g["count"] for g in top["groups"][:3]] == [9, 4, 2], counts
+    titles = [g["title"] for g in top["groups"][:3]]
+    assert (
+        "Gateway timeout" in titles[0] and "IMAP timeout" in titles[1] and "_email_context_until" in titles[2]
+    )
+    assert top["window_start"] == "2026-02-09 00:00:00" and top["window_end"] == "2026-02-16 00:00:00"
+    assert top["warnings"] == []
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
