@@ -22,7 +22,9 @@ def _settings_flags() -> argparse.ArgumentParser:
     """Flags every subcommand understands; each wins over env vars and the config file."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, help="TOML config file (also SELF_IMPROVER_CONFIG)")
-    common.add_argument("--telemetry-db", type=Path, help="SQLite file with the tasks table")
+    common.add_argument(
+        "--telemetry-db", help="SQLite file or postgresql://user@host:port/db URL of your task runs"
+    )
     common.add_argument("--data-dir", type=Path, help="where self-improver keeps its own state")
     common.add_argument("--timezone", help="IANA timezone for day boundaries (default UTC)")
     common.add_argument("--now", help="pin the clock to this ISO time (replays, demos)")
@@ -168,7 +170,7 @@ def cmd_telemetry(args: argparse.Namespace, settings: Settings) -> int:
     from ..tools.telemetry.doctor import check_telemetry
 
     try:
-        report = asyncio.run(check_telemetry(settings.telemetry_path, settings.telemetry))
+        report = asyncio.run(check_telemetry(settings.telemetry_location, settings.telemetry))
     except UnavailableError as exc:
         print(f"self-improver telemetry check: {exc}", file=sys.stderr)
         return 2
@@ -184,6 +186,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from ..tools.telemetry.ingest import ingest_jsonl
     from .progress import ProgressBar
 
+    if settings.telemetry_is_postgres:
+        print(
+            "self-improver ingest: imports go into a SQLite store of self-improver's own; --telemetry-db is a "
+            "PostgreSQL URL, which self-improver only reads: pass a SQLite file path",
+            file=sys.stderr,
+        )
+        return 2
     target = settings.telemetry_path
     mapping = settings.telemetry
     if mapping.table != "tasks" or mapping.columns:

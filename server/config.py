@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSett
 
 from ..tools.code.repo_config import RepoConfig
 from ..tools.pulls.merge_policy import AutoMergePolicy
+from ..tools.telemetry.locations import is_postgres, masked_url
 from ..tools.telemetry.mapping import TelemetryMapping
 
 
@@ -34,8 +35,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default_factory=default_data_dir, description="Where self-improver keeps its own state."
     )
-    telemetry_db: Path | None = Field(
-        None, description="SQLite file with the tasks table; default data_dir/telemetry.db."
+    telemetry_db: str | None = Field(
+        None,
+        description="SQLite file or postgresql://user@host:port/db URL of the task runs; default "
+        "data_dir/telemetry.db. A password may be in the URL, PGPASSWORD or ~/.pgpass.",
     )
     telemetry: TelemetryMapping = Field(
         default_factory=TelemetryMapping,
@@ -77,6 +80,11 @@ class Settings(BaseSettings):
     max_prs_per_run: int = Field(3, ge=0, le=50, description="Most pull requests one nightly run may open.")
     max_open_prs: int = Field(10, ge=0, le=200, description="Most open self-improver pull requests at once.")
     check_timeout_seconds: float = Field(600, gt=0, le=7200, description="Time limit of run_checks.")
+    sandbox: Literal["bwrap", "off"] = Field(
+        "bwrap",
+        description='Where run_checks runs model-written code: "bwrap" (bubblewrap: no network, no host '
+        'processes, worktree-only writes; refuses when bwrap cannot start) or "off" (unconfined, at your risk).',
+    )
     agent_cmd: str | None = Field(
         None,
         description="Host agent command `self-improver nightly` starts after its own steps, e.g. "
@@ -108,9 +116,24 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("telemetry_db", mode="before")
+    @classmethod
+    def _location_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, Path) else value
+
+    @property
+    def telemetry_location(self) -> str:
+        """Where the task runs are read: a PostgreSQL URL or a SQLite path."""
+        return self.telemetry_db or str(self.data_dir / "telemetry.db")
+
+    @property
+    def telemetry_is_postgres(self) -> bool:
+        return is_postgres(self.telemetry_location)
+
     @property
     def telemetry_path(self) -> Path:
-        return self.telemetry_db or self.data_dir / "telemetry.db"
+        """The SQLite file (for the commands that write our own store; not for a PostgreSQL URL)."""
+        return Path(self.telemetry_location)
 
     def masked(self) -> dict[str, Any]:
         """The effective settings as JSON-ready values, secrets replaced by '********'."""
@@ -126,7 +149,8 @@ class Settings(BaseSettings):
                 shown[name] = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
             else:
                 shown[name] = value
-        shown["telemetry_path"] = str(self.telemetry_path)
+        shown["telemetry_db"] = masked_url(self.telemetry_db) if self.telemetry_db else None
+        shown["telemetry_location"] = masked_url(self.telemetry_location)
         return shown
 
 

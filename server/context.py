@@ -36,7 +36,7 @@ class AppResources:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppResources:
-        source = open_source(settings.telemetry_path, settings.telemetry)
+        source = open_source(settings.telemetry_location, settings.telemetry)
         telemetry = TelemetryStore(source, settings.timezone, settings.now)
         return cls(settings=settings, telemetry=telemetry)
 

@@ -51,3 +51,15 @@ def demo_server(demo_settings: Settings) -> MCPServer:
     (An async fixture that yields a connected client would exit the SDK's task group from another task.)
     """
     return build_server(demo_settings)
+
+
+@pytest.fixture(scope="session")
+def pg_server():  # type: ignore[no-untyped-def]
+    """A throwaway PostgreSQL cluster for the session (see tests/pg_server.py); never skipped in CI."""
+    from pg_server import start_server, stop_server
+
+    server, _, owner = start_server()
+    try:
+        yield server
+    finally:
+        stop_server(server, owner)

@@ -33,7 +33,7 @@ shown = subprocess.run(
     env={**os.environ, **server["env"]}, capture_output=True, text=True, check=True,
 )
 seen = json.loads(shown.stdout)
-print(json.dumps({k: seen[k] for k in ("data_dir", "telemetry_path", "now", "max_prs_per_run", "repos")}))
+print(json.dumps({k: seen[k] for k in ("data_dir", "telemetry_location", "now", "max_prs_per_run", "repos")}))
 print("agent ok")
 """
 
@@ -75,7 +75,7 @@ def test_the_agent_gets_the_prompt_and_a_config_that_starts_our_server(
     assert "agent ok" in tail
     seen = json.loads(tail.splitlines()[0])
     assert seen["data_dir"] == str(settings.data_dir.resolve())
-    assert seen["telemetry_path"] == str(settings.telemetry_db.resolve())
+    assert seen["telemetry_location"] == str(Path(settings.telemetry_db).resolve())
     assert seen["now"].startswith("2026-02-16 00:17:00") and seen["max_prs_per_run"] == 2
     assert seen["repos"][0]["name"] == "worker"
     config = json.loads((settings.data_dir / "agent" / "mcp-config.json").read_text())

@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
+from ..telemetry.locations import is_postgres, masked_url
+
 SERVER_NAME = "self-improver"
 _AS_FLAGS = {"data_dir", "telemetry_db", "timezone", "now"}
 _NOT_FOR_SERVE = {"agent_cmd", "agent_timeout_seconds"}
@@ -67,7 +69,7 @@ def server_entry(
         "--data-dir",
         str(Path(settings.data_dir).resolve()),
         "--telemetry-db",
-        str(Path(settings.telemetry_path).resolve()),
+        _location(settings.telemetry_location),
         "--timezone",
         settings.timezone,
     ]
@@ -80,3 +82,19 @@ def server_entry(
 
 def mcp_config(entry: dict[str, Any]) -> dict[str, Any]:
     return {"mcpServers": {SERVER_NAME: entry}}
+
+
+def _location(location: str) -> str:
+    """A PostgreSQL URL as it is (its password stays out of the file: use PGPASSWORD or ~/.pgpass),
+    a SQLite path made absolute."""
+    if is_postgres(location):
+        return masked_url(location) if "****" not in masked_url(location) else _without_password(location)
+    return str(Path(location).resolve())
+
+
+def _without_password(location: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(location)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@{host}" if parts.username else host))

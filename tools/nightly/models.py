@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal
 
 from ..errors.refresh import RefreshReport
@@ -122,7 +121,7 @@ class NightData:
     now: datetime
     timezone: str
     night: date
-    telemetry_path: Path
+    telemetry_path: str  # a path or a URL with its password masked
     chart_days: int
     refresh: RefreshReport | None = None
     merged: list[MergedPullRequest] = field(default_factory=list)

@@ -35,6 +35,7 @@ from ...server.config import Settings
 from ...server.context import AppResources
 from ...server.prompts import load_prompt_files
 from ..errors.redact import redact_secrets
+from ..telemetry.locations import masked_url
 from .agent import AgentProgress, launch_agent
 from .host_config import mcp_config, server_entry
 from .lock import LockedOut, NightlyLock
@@ -130,7 +131,9 @@ async def run_nightly_async(
     with lock:
         run_id = records.start(run_now.isoformat())
         lock.describe(run_id=run_id)
-        data = NightData(run_id, run_now, settings.timezone, night, settings.telemetry_path, chart_days)
+        data = NightData(
+            run_id, run_now, settings.timezone, night, masked_url(settings.telemetry_location), chart_days
+        )
         data.crashed = records.mark_crashed(run_id)
         if data.crashed and seen.note:
             seen.note(f"earlier run(s) {', '.join(f'#{r.id}' for r in data.crashed)} had crashed")

@@ -12,26 +12,26 @@ import math
 
 EXACT_BELOW_MS = 100
 LOG_STEP = math.log(1.01)
-_OFFSET = 100_000  # keys from here on are log bins; below, whole milliseconds
+BIN_OFFSET = 100_000  # keys from here on are log bins; below, whole milliseconds
 
 
 def duration_bin(ms: float) -> int:
     """The bin key of a duration in ms (>= 0)."""
     if ms < EXACT_BELOW_MS:
         return int(round(ms))
-    return _OFFSET + int(math.log(ms) / LOG_STEP)
+    return BIN_OFFSET + int(math.log(ms) / LOG_STEP)
 
 
 def duration_bin_sql(column: str) -> str:
     """`duration_bin` in SQL (needs SQLite's math functions, on by default since 3.35)."""
     return (
         f"CASE WHEN {column} < {EXACT_BELOW_MS} THEN CAST(ROUND({column}) AS INTEGER) "
-        f"ELSE {_OFFSET} + CAST(ln({column}) / {LOG_STEP!r} AS INTEGER) END"
+        f"ELSE {BIN_OFFSET} + CAST(ln({column}) / {LOG_STEP!r} AS INTEGER) END"
     )
 
 
 def bin_value(key: int) -> float:
     """The duration a bin stands for: its ms, or the geometric middle of a log bin."""
-    if key < _OFFSET:
+    if key < BIN_OFFSET:
         return float(key)
-    return round(math.exp((key - _OFFSET + 0.5) * LOG_STEP), 1)
+    return round(math.exp((key - BIN_OFFSET + 0.5) * LOG_STEP), 1)

@@ -205,9 +205,16 @@ class TelemetryStore:
 
 
 def open_source(location: str | Any, mapping: TelemetryMapping | None = None) -> TaskSource:
-    """The engine for a location: a SQLite file path (PostgreSQL URLs arrive with their engine)."""
+    """The engine for a location: a `postgresql://` URL, else a SQLite file path."""
     from pathlib import Path
 
+    from .locations import is_postgres
+
+    mapping = mapping or TelemetryMapping.model_validate({})
+    if is_postgres(str(location)):
+        from .postgres_source import PostgresTaskSource
+
+        return PostgresTaskSource(str(location), mapping)
     from .sqlite_source import SQLiteTaskSource
 
-    return SQLiteTaskSource(Path(location), mapping or TelemetryMapping.model_validate({}))
+    return SQLiteTaskSource(Path(location), mapping)

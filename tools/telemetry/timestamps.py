@@ -20,10 +20,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any, Literal
 
 TimestampFormat = Literal["auto", "iso", "epoch_s", "epoch_ms"]
-Kind = Literal["iso", "iso_mixed", "mixed", "epoch_s", "epoch_ms", "unknown"]
+# native / native_naive: a database time type (PostgreSQL timestamptz / timestamp, read as UTC).
+Kind = Literal["iso", "iso_mixed", "mixed", "epoch_s", "epoch_ms", "native", "native_naive", "unknown"]
 
 _ISO_RE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:([ T])(\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?))?\s*(Z|z|[+-]\d{2}:?\d{2}|UTC)?$"
@@ -49,7 +51,7 @@ class TimeEncoding:
     @property
     def exact_range(self) -> bool:
         """True when `lo <= column < hi` on converted bounds is exact (no per-row function needed)."""
-        return self.kind in ("iso", "epoch_s", "epoch_ms")
+        return self.kind in ("iso", "epoch_s", "epoch_ms", "native", "native_naive")
 
     def describe(self) -> str:
         if self.kind == "iso":
@@ -60,6 +62,10 @@ class TimeEncoding:
             return "ISO 8601 text in mixed formats (separators or offsets differ between rows)"
         if self.kind == "mixed":
             return "a mix of epoch numbers and text (or of epoch units)"
+        if self.kind == "native":
+            return "a time type with its time zone (timestamptz)"
+        if self.kind == "native_naive":
+            return "a time type without time zone (read as UTC)"
         if self.kind in ("epoch_s", "epoch_ms"):
             unit = "seconds" if self.kind == "epoch_s" else "milliseconds"
             return f"Unix epoch {unit} stored as {'digit text' if self.storage == 'text' else 'numbers'}"
@@ -68,6 +74,10 @@ class TimeEncoding:
     def bound(self, moment: datetime) -> Any:
         """`moment` in the column's encoding, for `column >= bound` / `column < bound`."""
         moment = moment.astimezone(UTC)
+        if self.kind == "native":
+            return moment
+        if self.kind == "native_naive":
+            return moment.replace(tzinfo=None)
         if self.kind in ("epoch_s", "epoch_ms"):
             seconds = moment.timestamp()
             value: float = seconds * 1000 if self.kind == "epoch_ms" else seconds
@@ -87,6 +97,8 @@ class TimeEncoding:
 
 def decode_any(value: Any, epoch_kind: str | None = None) -> datetime | None:
     """Read ISO text or epoch numbers (seconds or ms, by magnitude unless `epoch_kind` says)."""
+    if isinstance(value, Decimal):  # PostgreSQL numeric
+        value = float(value)
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, datetime):
@@ -155,6 +167,8 @@ def detect_encoding(values: Iterable[Any], override: TimestampFormat = "auto") -
 
 
 def _storage(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return "real"
     if isinstance(value, int | float) and not isinstance(value, bool):
         return "integer" if isinstance(value, int) else "real"
     return "text"
@@ -164,6 +178,8 @@ def _shape(value: Any) -> tuple[Any, ...] | None:
     """A value's encoding family: ('epoch', unit, storage, width) or ('iso', separator, suffix)."""
     if isinstance(value, bool):
         return None
+    if isinstance(value, Decimal):
+        value = float(value)
     if isinstance(value, int | float):
         if not 0 <= value < _MAX_EPOCH_MS:
             return None
