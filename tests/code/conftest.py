@@ -11,6 +11,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +132,34 @@ def worktree_paths(repo: Path) -> list[str]:
     ]
 
 
+def processes_running(marker: str) -> list[int]:
+    """Host pids (any namespace) whose command line has `marker`, zombies left out, after a short grace."""
+    for _ in range(50):
+        found = [pid for pid in _pids() if marker in _cmdline(pid) and not _zombie(pid)]
+        if not found:
+            return []
+        time.sleep(0.05)
+    return found
+
+
+def _pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[-1].startswith("Z")
+    except OSError:
+        return True
+
+
 @pytest.fixture
 def user_repo(tmp_path: Path) -> UserRepo:
     repo = tmp_path / "worker"
@@ -187,7 +216,7 @@ def helpers() -> Any:
     class Helpers:
         pass
 
-    for function in (git, commit_files, snapshot, fix_branches, worktree_paths):
+    for function in (git, commit_files, snapshot, fix_branches, worktree_paths, processes_running):
         setattr(Helpers, function.__name__, staticmethod(function))
     Helpers.SIGNATURE = SIGNATURE  # type: ignore[attr-defined]
     Helpers.MAIL_PY = MAIL_PY  # type: ignore[attr-defined]

@@ -1,8 +1,9 @@
 """run_checks: the repo's own test command on a fix branch, bounded in time, blind to our secrets.
 
-The command is the user's (from `[[repos]]`), but it runs on model-written code, so it gets an
-environment without tokens or keys, no stdin (that is the MCP stream), its own process group (so a
-timeout kills everything it started) and only the tail of its output comes back, redacted.
+The command is the user's (from `[[repos]]`), but it runs on model-written code, so it runs in the
+sandbox of `sandbox.py` (bubblewrap: no network, no view of the server's processes, writes only to
+the worktree, an allow-listed environment), with no stdin (that is the MCP stream); at the time limit
+its whole PID namespace is killed, and only the tail of its output comes back, redacted.
 """
 
 from __future__ import annotations
@@ -10,23 +11,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import Field
 
 from ..errors.redact import redact_secrets
 from ..support.problems import ToolInputError
 from .git import git_text
 from .models import CheckResult
 from .repos import Repo
+from .sandbox import Sandbox, SandboxMode, plan_sandbox, unconfined_environment
 from .worktrees import find_fix_worktree
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 
-ESSENTIAL_VARIABLES = {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "TERM", "TMPDIR", "TZ", "PWD"}
-SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "PRIVATE")
 TAIL_LINES = 200
 TAIL_CHARS = 16_000
 KEPT_BYTES = 256_000
@@ -34,19 +37,24 @@ PROGRESS_INTERVAL_SECONDS = 2.0
 KILL_GRACE_SECONDS = 3.0
 
 
-def check_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The server's environment minus anything secret-looking, our own settings and git's redirections."""
-    source = os.environ if environ is None else environ
-    kept: dict[str, str] = {}
-    for name, value in source.items():
-        upper = name.upper()
-        if name in ESSENTIAL_VARIABLES or upper.startswith("LC_"):
-            kept[name] = value
-        elif upper.startswith(("SELF_IMPROVER_", "GIT_")) or upper == "GITHUB_TOKEN":
-            continue
-        elif not any(word in upper for word in SECRET_WORDS):
-            kept[name] = value
-    return kept
+class SandboxedCheckResult(CheckResult):
+    sandbox: str = Field(
+        description="Where the command ran, e.g. 'bubblewrap: no network, no host processes, worktree-only "
+        "writes' or 'off (config sandbox = \"off\") ...'."
+    )
+
+
+def check_environment(environ: Mapping[str, str] | None = None, names: Iterable[str] = ()) -> dict[str, str]:
+    """An allow-list, never a deny-list: the host's essentials (PATH, HOME, locale...) plus `names`."""
+    return unconfined_environment(names, environ)
+
+
+@dataclass(frozen=True)
+class PreparedChecks:
+    command: str
+    worktree: Path
+    commit: str
+    sandbox: Sandbox
 
 
 @dataclass
@@ -65,20 +73,40 @@ async def run_command(
     progress: Progress | None = None,
     interval: float = PROGRESS_INTERVAL_SECONDS,
     env: dict[str, str] | None = None,
+    sandbox: Sandbox | None = None,
 ) -> CommandRun:
-    """Run `command` with /bin/sh in its own process group; kill the whole group at the time limit."""
+    """Run `command` with /bin/sh, in `sandbox` when given, else unconfined in its own process group.
+
+    At the time limit a sandboxed command's PID namespace is killed (every process in it, whatever
+    session or process group it made); an unconfined one's process group gets TERM, then KILL.
+    """
     started = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
-        "/bin/sh",
-        "-c",
-        command,
-        cwd=cwd,
-        env=check_environment() if env is None else env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        start_new_session=True,
-    )
+    boxed = sandbox is not None and sandbox.mode == "bwrap"
+    info_read, info_write = os.pipe() if boxed else (-1, -1)
+    if sandbox is None:
+        argv = ["/bin/sh", "-c", command]
+    else:
+        argv = sandbox.argv(command, info_write if boxed else None)
+    if env is None:
+        env = sandbox.environment if sandbox is not None else check_environment()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(info_write,) if boxed else (),
+        )
+    except BaseException:
+        _close(info_read)
+        raise
+    finally:
+        _close(info_write)
+    if boxed:
+        os.set_blocking(info_read, False)
     tail = bytearray()
     dropped = False
 
@@ -106,7 +134,10 @@ async def run_command(
             if not waiter.done() and progress is not None:
                 await progress(round(time.monotonic() - started, 1), time_limit, "running tests")
     finally:
-        await _stop_group(process, waiter, graceful=timed_out)
+        if boxed:
+            _kill_namespace(process, info_read)
+            _close(info_read)
+        await _stop_group(process, waiter, graceful=timed_out and not boxed)
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(reader, KILL_GRACE_SECONDS)
     return CommandRun(
@@ -136,6 +167,43 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
+_CHILD_PID_RE = re.compile(rb'"child-pid"\s*:\s*(\d+)')
+
+
+def _kill_namespace(process: asyncio.subprocess.Process, info_fd: int) -> None:
+    """SIGKILL pid 1 of the sandbox's PID namespace, which takes every process in it down.
+
+    Its host pid comes from bwrap's --info-fd; it is signalled only while it is still bwrap's child,
+    so a pid reused after it ended is never hit. (Killing bwrap alone would do too: --die-with-parent.)
+    """
+    try:
+        info = os.read(info_fd, 4096)
+    except (BlockingIOError, OSError):
+        return
+    found = _CHILD_PID_RE.search(info)
+    if found is None or process.returncode is not None:
+        return
+    child = int(found.group(1))
+    if _parent_of(child) == process.pid:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(child, signal.SIGKILL)
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    found = re.search(r"^PPid:\s*(\d+)", status, re.MULTILINE)
+    return int(found.group(1)) if found else None
+
+
+def _close(fd: int) -> None:
+    if fd >= 0:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
 def output_tail(output: bytes, redact_emails: bool = True) -> tuple[str, bool]:
     """The last TAIL_LINES lines / TAIL_CHARS characters, secrets masked; and whether anything was cut."""
     text = output.decode("utf-8", "replace").replace("\r\n", "\n")
@@ -148,8 +216,13 @@ def output_tail(output: bytes, redact_emails: bool = True) -> tuple[str, bool]:
     return redact_secrets(text, redact_emails=redact_emails), cut
 
 
-def prepare_checks(repo: Repo, branch: str) -> tuple[str, Path, str]:
-    """(test command, fix worktree, head commit) for run_checks, or the error that says what to do."""
+def prepare_checks(
+    repo: Repo, branch: str, sandbox: SandboxMode = "bwrap", data_dir: Path | None = None
+) -> PreparedChecks:
+    """Command, fix worktree, head commit and sandbox for run_checks, or the error that says what to do.
+
+    Blocks (git, and the one-time bwrap probe): call it off the event loop.
+    """
     command = (repo.config.test_command or "").strip()
     if not command:
         raise ToolInputError(
@@ -157,21 +230,25 @@ def prepare_checks(repo: Repo, branch: str) -> tuple[str, Path, str]:
             "[[repos]] table in the config file"
         )
     worktree = find_fix_worktree(repo, branch)
-    return command, worktree, git_text(worktree, "rev-parse", "HEAD")
+    commit = git_text(worktree, "rev-parse", "HEAD")
+    box = plan_sandbox(
+        sandbox, worktree, repo.path, data_dir, repo.config.check_env, repo.config.denied_paths
+    )
+    return PreparedChecks(command, worktree, commit, box)
 
 
 async def run_checks(
     repo: Repo,
     branch: str,
-    prepared: tuple[str, Path, str],
+    prepared: PreparedChecks,
     time_limit: float,
     progress: Progress | None = None,
     redact_emails: bool = True,
-) -> CheckResult:
-    command, worktree, commit = prepared
-    run = await run_command(command, worktree, time_limit, progress)
+) -> SandboxedCheckResult:
+    command, commit = prepared.command, prepared.commit
+    run = await run_command(command, prepared.worktree, time_limit, progress, sandbox=prepared.sandbox)
     tail, cut = output_tail(run.output, redact_emails)
-    return CheckResult(
+    return SandboxedCheckResult(
         repo=repo.name,
         branch=branch,
         commit=commit,
@@ -183,4 +260,5 @@ async def run_checks(
         timeout_s=time_limit,
         output_tail=tail,
         output_truncated=cut or run.output_truncated,
+        sandbox=prepared.sandbox.description,
     )

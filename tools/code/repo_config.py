@@ -5,6 +5,7 @@ Tools take the repo *name*, never a free path, so a model can only reach what th
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator
@@ -24,6 +25,8 @@ DEFAULT_DENIED_PATHS = (
     ".pypirc",
 )
 
+SERVER_SECRETS = frozenset({"GITHUB_TOKEN", "GH_TOKEN"})
+
 
 class RepoConfig(BaseModel):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -34,6 +37,12 @@ class RepoConfig(BaseModel):
         description="Local branch fixes start from; never changed, never checked out by the server.",
     )
     test_command: str | None = Field(None, description="Shell command run by run_checks in the fix worktree.")
+    check_env: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Names of environment variables the test command gets from the server's environment "
+        '(e.g. ["DJANGO_SETTINGS_MODULE"]); nothing else reaches it beyond PATH, HOME, TMPDIR, locale and TERM.',
+    )
     github: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
     remote: str | None = Field(
         None,
@@ -55,6 +64,21 @@ class RepoConfig(BaseModel):
         ):
             raise ValueError(f"default_branch {value!r} is not a plain local branch name such as 'main'")
         return value
+
+    @field_validator("check_env")
+    @classmethod
+    def _plain_variable_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,200}", name):
+                raise ValueError(
+                    f"check_env entry {name!r} is not an environment variable name such as 'DEBUG'"
+                )
+            if name.upper().startswith("SELF_IMPROVER_") or name.upper() in SERVER_SECRETS:
+                raise ValueError(
+                    f"check_env entry {name!r} is one of the server's own secrets or settings; a test must not "
+                    "get it: remove it (give tests a separate, test-only variable instead)"
+                )
+        return names
 
     @field_validator("path")
     @classmethod
