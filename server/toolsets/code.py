@@ -10,8 +10,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from ...tools.code import checks, patches, source
-from ...tools.code.checks import SandboxedCheckResult
-from ...tools.code.models import CodeSearch, Edit, PatchResult, SourceFile
+from ...tools.code.models import CheckResult, CodeSearch, Edit, PatchResult, SourceFile
 from ..context import progress_reporter, resources
 from ..registry import READ_ONLY, WRITE_ADDITIVE, WRITE_IDEMPOTENT, Toolset
 from .errors import Signature
@@ -168,7 +167,7 @@ async def run_checks(
             description="A fix branch returned by apply_patch, e.g. 'self-improver/3b8fe4199281-retry-imap-login'.",
         ),
     ],
-) -> SandboxedCheckResult:
+) -> CheckResult:
     """Run the repository's configured test command in a fix branch's worktree and report the result.
 
     Use it after apply_patch and before opening a pull request: a fix whose checks fail must not be

@@ -18,8 +18,6 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import Field
-
 from ..errors.redact import redact_secrets
 from ..support.problems import ToolInputError
 from .git import git_text
@@ -35,13 +33,6 @@ TAIL_CHARS = 16_000
 KEPT_BYTES = 256_000
 PROGRESS_INTERVAL_SECONDS = 2.0
 KILL_GRACE_SECONDS = 3.0
-
-
-class SandboxedCheckResult(CheckResult):
-    sandbox: str = Field(
-        description="Where the command ran, e.g. 'bubblewrap: no network, no host processes, worktree-only "
-        "writes' or 'off (config sandbox = \"off\") ...'."
-    )
 
 
 def check_environment(environ: Mapping[str, str] | None = None, names: Iterable[str] = ()) -> dict[str, str]:
@@ -244,11 +235,11 @@ async def run_checks(
     time_limit: float,
     progress: Progress | None = None,
     redact_emails: bool = True,
-) -> SandboxedCheckResult:
+) -> CheckResult:
     command, commit = prepared.command, prepared.commit
     run = await run_command(command, prepared.worktree, time_limit, progress, sandbox=prepared.sandbox)
     tail, cut = output_tail(run.output, redact_emails)
-    return SandboxedCheckResult(
+    return CheckResult(
         repo=repo.name,
         branch=branch,
         commit=commit,

@@ -97,3 +97,7 @@ class CheckResult(BaseModel):
         description="The end of stdout+stderr (last ~200 lines / 16 KB), secrets masked; untrusted data."
     )
     output_truncated: bool = Field(description="Earlier output was dropped to keep only the tail.")
+    sandbox: str = Field(
+        description="Where the command ran, e.g. 'bubblewrap: no network, no host processes, worktree-only "
+        "writes' or 'off (config sandbox = \"off\") ...'."
+    )
