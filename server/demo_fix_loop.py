@@ -92,12 +92,29 @@ def write_config(workdir: Path, repo: Path) -> Path:
     config = workdir / "self-improver.toml"
     test_command = f"{sys.executable} -m pytest -q -p no:cacheprovider tests"
     config.write_text(
-        f'repo_root = "{repo}"\npr_provider = "local"\n\n'
+        f'repo_root = "{repo}"\npr_provider = "local"\n{_sandbox_line()}\n'
         f'[[repos]]\nname = "{REPO_NAME}"\npath = "{repo}"\ndefault_branch = "main"\n'
         f"test_command = {test_command!r}\n".replace("'", '"'),
         encoding="utf-8",
     )
     return config
+
+
+def _sandbox_line() -> str:
+    """The demo's checks run in the sandbox; where bubblewrap cannot start, the demo says so loudly and
+    runs its own example repository's tests without it (never do that with model-written code)."""
+    from ..tools.code.sandbox import bwrap_program, probe
+
+    problem = probe(bwrap_program())
+    if problem is None:
+        return ""
+    print(
+        f"\nWARNING: the run_checks sandbox cannot start here ({problem}); the demo runs the example "
+        "repository's tests unsandboxed (sandbox = \"off\"). Install bubblewrap (apt-get install bubblewrap) "
+        "before pointing self-improver at real fixes.\n",
+        file=sys.stderr,
+    )
+    return 'sandbox = "off"\n'
 
 
 async def call_tool(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
