@@ -1,7 +1,11 @@
 """Streamable HTTP transport at /mcp, loopback by default, with an optional bearer token.
 
 Binding to an address other than loopback without a token is refused: the tools read production
-telemetry and, with other toolsets, write branches and pull requests.
+telemetry and, with other toolsets, write branches and pull requests. On any loopback address (all of
+127.0.0.0/8, ::1, localhost) the Host and Origin headers must name that address, localhost or
+127.0.0.1 at the bound port, so a web page cannot reach the server through DNS rebinding. Sessions are
+capped (`MAX_SESSIONS`, a new one beyond that gets 503) and expire after `SESSION_IDLE_SECONDS`
+without a request (their id then gets 404 and the client initialises again).
 """
 
 from __future__ import annotations
@@ -13,9 +17,13 @@ from typing import Any
 
 import uvicorn
 from mcp.server.mcpserver import MCPServer
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger("self_improver.http")
+
+MAX_SESSIONS = 100  # open MCP sessions at once; another initialize gets 503 until one ends
+SESSION_IDLE_SECONDS = 30 * 60  # a session without a request for this long is closed (then 404)
 
 
 def is_loopback(host: str) -> bool:
@@ -60,17 +68,49 @@ class BearerTokenGate:
         await self.app(scope, receive, send)
 
 
-def http_app(server: MCPServer, host: str, token: str | None) -> Any:
+def _authority(host: str, port: int | None) -> str:
+    name = f"[{host}]" if ":" in host else host
+    return f"{name}:{port}" if port is not None else f"{name}:*"
+
+
+def rebinding_protection(host: str, port: int | None) -> TransportSecuritySettings | None:
+    """Host/Origin checks for a loopback bind: the bound address, localhost and 127.0.0.1 at `port`.
+
+    The SDK turns them on by itself only for 127.0.0.1, localhost and ::1; every other loopback address
+    (127.0.0.2, ...) would answer any Host. None for other addresses: those require the bearer token,
+    which a browser page cannot send.
+    """
+    if not is_loopback(host):
+        return None
+    names = dict.fromkeys([host, "localhost", "127.0.0.1", "::1"])
+    hosts = [_authority(n, port) for n in names]
+    if port == 80:
+        hosts += [f"[{n}]" if ":" in n else n for n in names]
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=[f"http://{h}" for h in hosts],
+    )
+
+
+def http_app(server: MCPServer, host: str, token: str | None, port: int | None = None) -> Any:
+    """The ASGI app; `port` is the bound port (None: any port is accepted in Host/Origin)."""
     if not is_loopback(host) and not token:
         raise SystemExit(
             f"refusing to serve on {host} without a token: set SELF_IMPROVER_HTTP_TOKEN, or bind to 127.0.0.1"
         )
-    app = server.streamable_http_app(streamable_http_path="/mcp", host=host)
+    app = server.streamable_http_app(
+        streamable_http_path="/mcp",
+        host=host,
+        transport_security=rebinding_protection(host, port),
+        max_sessions=MAX_SESSIONS,
+        session_idle_timeout=SESSION_IDLE_SECONDS,
+    )
     return BearerTokenGate(app, token) if token else app
 
 
 def serve_http(server: MCPServer, host: str, port: int, token: str | None) -> None:
-    app = http_app(server, host, token)
+    app = http_app(server, host, token, port)
     log.info(
         "serving MCP over streamable HTTP at http://%s:%d/mcp%s",
         host,

@@ -2,7 +2,8 @@
 
 Two charts: the daily failure rate with merged fixes as labelled vertical lines, and small multiples
 of daily counts for the top signatures (one panel each, same days, own scale). Every label that may
-come from telemetry is XML-escaped and stripped of characters XML cannot hold.
+come from telemetry is XML-escaped and stripped of escape sequences, control characters and characters
+XML cannot hold.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from xml.sax.saxutils import escape
+
+from ..support.text import strip_control
 
 FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', sans-serif\""
 LINE = "#1f6feb"
@@ -51,8 +54,8 @@ class CountSeries:
 
 
 def text(value: str, limit: int | None = None) -> str:
-    """Safe SVG/XML text: invalid characters dropped, cut to `limit` with an ellipsis, escaped."""
-    clean = _NOT_XML.sub("", value)
+    """Safe SVG/XML text: escape sequences, control and invalid characters dropped, cut to `limit`, escaped."""
+    clean = _NOT_XML.sub("", strip_control(value))
     if limit is not None and len(clean) > limit:
         clean = clean[: limit - 1].rstrip() + "…"
     return escape(clean, {'"': "&quot;"})

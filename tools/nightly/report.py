@@ -6,13 +6,13 @@ so far, the trend with an interval, what the night did), top errors with their s
 (escalating and new signatures, slow operations), merged fixes with their verdicts and exact numbers,
 pull requests, and the run (steps, crashed runs, agent).
 Telemetry text (warnings included: they quote stored values and column names) is redacted and is shown
-only inside code spans or fenced blocks, as data.
+only inside code spans or fenced blocks, as data; terminal escape sequences and control characters are
+stripped from the whole report (support/text.py).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from ..errors.redact import redact_secrets
 from ..insights.rate_ratio import rate_ratio
 from ..insights.results import RateComparison
+from ..support.text import code_span, fenced_block, strip_control
 from ..telemetry.windows import local_midnight, parse_timestamp
 from .charts import MergeMark, RatePoint, failure_rate_chart, signature_panels
 from .models import NightData, VerdictRow
@@ -44,22 +45,13 @@ class ReportFiles:
 
 
 def code(value: object, limit: int = 120) -> str:
-    """An inline code span that holds any text safely, also inside a table cell."""
-    text = " ".join(str(value).split())
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    text = text.replace("|", "\\|")
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
+    """An inline code span that holds any text safely, also inside a table cell (control characters out)."""
+    return code_span(value, limit, in_table=True)
 
 
 def fenced(text: str, info: str = "text") -> str:
     """A fenced block longer than any backtick run inside, so data cannot close it early."""
-    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{text.rstrip()}\n{fence}"
+    return fenced_block(text, info)
 
 
 def pct(rate: float) -> str:
@@ -417,7 +409,9 @@ def render_markdown(data: NightData, outcome: str) -> str:
         + _pulls(data)
         + _run(data)
     )
-    return "\n".join(parts).rstrip() + "\n"
+    # Values shown raw (step details, reasons) lose their control characters here too; the spans and
+    # fences above were stripped before their backtick fences were chosen.
+    return strip_control("\n".join(parts)).rstrip() + "\n"
 
 
 # -- charts and files ----------------------------------------------------------------------------------
