@@ -15,8 +15,10 @@ from typing import Any, TypeVar
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
+from pydantic import BaseModel
 
 from ..tools.support.problems import ToolInputError, UnavailableError
+from ..tools.support.text import strip_control, strip_control_deep
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,7 +76,8 @@ class Toolset:
 
 
 def fixable_errors(fn: F) -> F:
-    """Turn errors the caller can act on into ToolError, whose message the SDK passes to the model.
+    """Turn errors the caller can act on into ToolError, whose message the SDK passes to the model, and
+    strip control characters and escape sequences from every result and message (untrusted text stays text).
 
     Any other exception stays a crash: the SDK reports only a generic failure and logs the traceback.
     """
@@ -84,8 +87,11 @@ def fixable_errors(fn: F) -> F:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return await fn(*args, **kwargs)
+            result = await fn(*args, **kwargs)
         except (ToolInputError, UnavailableError) as exc:
-            raise ToolError(str(exc)) from exc
+            raise ToolError(strip_control(str(exc))) from exc
+        if isinstance(result, BaseModel):  # telemetry text may carry terminal escapes: never pass them on
+            return type(result).model_validate(strip_control_deep(result.model_dump()))
+        return result
 
     return wrapper  # type: ignore[return-value]

@@ -141,3 +141,28 @@ async def test_pull_request_evidence_shows_telemetry_only_as_code(
     assert "<code>![agent](https://evil.example/agent.png)</code>" in html  # shown, literally
     if with_traceback:
         assert "Traceback (most recent call last):" in html and "</details><img" not in outside_code
+
+
+async def test_tool_results_and_errors_carry_no_terminal_escapes(make_settings, tmp_path) -> None:
+    """Every tool's structured result passes through the same stripping (the registry's wrapper)."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from mcp import Client
+    from mcp_calls import call
+    from self_improver.server.app import build_server
+
+    db = tmp_path / "escapes.db"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, status TEXT, error TEXT, created_at TEXT, agent TEXT)")
+    hostile = "boom \x1b[2J\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ done"
+    conn.execute("INSERT INTO tasks VALUES (1, 'failed', ?, '2026-02-15 10:00:00', ?)", (hostile, "agent\x07\x1b[31m"))
+    conn.commit()
+    conn.close()
+    settings = make_settings(telemetry_db=db, now=datetime(2026, 2, 16, tzinfo=UTC))
+    async with Client(build_server(settings)) as client:
+        page = await call(client, "find_tasks")
+        top = await call(client, "top_errors", days=3)
+    text = repr(page) + repr(top)
+    assert "\x1b" not in text and "\x07" not in text
+    assert page["tasks"][0]["error"] == "boom click done"

@@ -76,5 +76,6 @@ class QueryResult(BaseModel):
     columns: list[str]
     rows: list[list[object]]
     row_count: int
-    truncated: bool = Field(description="True when the query returned more rows than `limit`.")
+    truncated: bool = Field(description="True when rows were left out: more than `limit`, or the byte cap.")
+    truncated_reason: str | None = Field(None, description="Why rows were left out, when they were.")
     elapsed_ms: float

@@ -26,8 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import Field
-
 from ..errors.redact import redact_secrets
 from ..support.problems import ToolInputError, UnavailableError
 from ..support.text import strip_control
@@ -42,13 +40,6 @@ MAX_RESULT_COLUMNS = 100  # raised to the widest table's column count, so SELECT
 MAX_CONCURRENT_QUERIES = 2  # per database file
 QUEUE_WAIT_SECONDS = 2.0  # how long a caller waits for a free slot before "busy, retry"
 GRACE_SECONDS = 1.0  # after the time limit, how long the caller still waits for the query to stop
-
-
-class BoundedQueryResult(QueryResult):
-    truncated_reason: str | None = Field(
-        None,
-        description="Why rows were left out: the row `limit` or the size limit of a result; null if none.",
-    )
 
 
 _ALLOWED_ACTIONS = {
@@ -220,7 +211,7 @@ def _limit(conn: sqlite3.Connection) -> None:
 
 def run_readonly_query(
     path: Path, sql: str, params: list[Any] | dict[str, Any] | None, limit: int, timeout_s: float
-) -> BoundedQueryResult:
+) -> QueryResult:
     if not path.is_file():
         raise UnavailableError(f"telemetry database not found at {path}: set SELF_IMPROVER_TELEMETRY_DB")
     conn = sqlite3.connect(
@@ -268,7 +259,7 @@ def run_readonly_query(
             raise _explain(exc, denied, timeout_s) from exc
         elapsed = (time.perf_counter() - started) * 1000
         columns = [d[0] for d in cursor.description or []]
-        return BoundedQueryResult(
+        return QueryResult(
             columns=columns,
             rows=[[_redacted(v) for v in r] for r in rows],
             row_count=len(rows),
@@ -383,7 +374,7 @@ async def query_telemetry(
     params: list[Any] | dict[str, Any] | None = None,
     limit: int = 200,
     timeout_s: float = 5.0,
-) -> BoundedQueryResult:
+) -> QueryResult:
     """Run in a thread of its own so a slow query never blocks the server's event loop or its workers."""
     gate = _gate(path)
     await _acquire(gate, QUEUE_WAIT_SECONDS)
