@@ -67,6 +67,7 @@ class PostgresTaskSource:
         self._pool: Any = None
         self._lock = threading.Lock()
         self._learned: _Learned | None = None
+        self.raw_query_slots = threading.BoundedSemaphore(2)  # see postgres_sql.RAW_QUERY_SLOTS
 
     # -- connections -------------------------------------------------------------------------------------
     def _connect_options(self) -> str:
@@ -83,7 +84,7 @@ class PostgresTaskSource:
                 self._pool = ConnectionPool(
                     self.url,
                     min_size=1,
-                    max_size=4,
+                    max_size=6,
                     kwargs={"options": self._connect_options()},
                     configure=_read_only,
                     open=False,

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from .postgres_source import PostgresTaskSource
 
 MAX_RESULT_BYTES = 2_000_000
+RAW_QUERY_SLOTS = 2  # raw statements at once per source, so slow ones cannot starve the pool
+BUSY_WAIT_SECONDS = 2.0
 DENIED_FUNCTIONS = frozenset(
     """pg_read_file pg_read_binary_file pg_ls_dir pg_stat_file pg_file_write pg_file_rename pg_file_unlink
     pg_terminate_backend pg_cancel_backend pg_reload_conf pg_rotate_logfile pg_switch_wal pg_promote
@@ -129,9 +131,23 @@ def _role_problem(conn: Any, source: PostgresTaskSource) -> str | None:
 def run_readonly_query(
     source: PostgresTaskSource, sql_text: str, params: Any, limit: int, time_limit: float
 ) -> QueryResult:
+    check_statement(sql_text)
+    if not source.raw_query_slots.acquire(timeout=BUSY_WAIT_SECONDS):
+        raise UnavailableError(
+            f"{RAW_QUERY_SLOTS} query_telemetry statements are already running on this database: retry in a "
+            "moment (the other tools are not affected)"
+        )
+    try:
+        return _run_checked(source, sql_text, params, limit, time_limit)
+    finally:
+        source.raw_query_slots.release()
+
+
+def _run_checked(
+    source: PostgresTaskSource, sql_text: str, params: Any, limit: int, time_limit: float
+) -> QueryResult:
     import psycopg
 
-    check_statement(sql_text)
     pool = source._pool_now()
     with pool.connection() as conn:
         problem = _role_problem(conn, source)
@@ -185,6 +201,13 @@ def run_readonly_query(
         rows=rows[:limit],
         row_count=min(len(rows), limit),
         truncated=truncated or len(rows) > limit,
+        truncated_reason=(
+            f"the result passed {MAX_RESULT_BYTES // 1_000_000} MB"
+            if truncated
+            else f"more than {limit} rows"
+            if len(rows) > limit
+            else None
+        ),
         elapsed_ms=round(elapsed, 2),
     )
 
