@@ -15,6 +15,54 @@ from ..support.problems import ToolInputError
 
 _DRIVE_RE = re.compile(r"^[A-Za-z]:")
 
+# Files that hold credentials by their name, whatever a repo's denied_paths say. Telemetry names the
+# files whose lines error_cluster shows, and whoever can write an error message writes telemetry, so
+# those reads refuse these names (as well as the default denied paths) and private keys by content.
+SECRET_FILE_PATTERNS = (
+    ".env",
+    ".env.*",
+    "*.env",
+    ".envrc",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.ppk",
+    "*.kdbx",
+    "*.asc",
+    "*.gpg",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".npmrc",
+    ".yarnrc",
+    ".yarnrc.yml",
+    ".pypirc",
+    ".netrc",
+    "_netrc",
+    ".pgpass",
+    ".my.cnf",
+    ".htpasswd",
+    ".git-credentials",
+    ".gitconfig",
+    ".dockercfg",
+    "credentials*",
+    "*credentials*",
+    "*secret*",
+    "*.tfstate",
+    "*.tfstate.*",
+    "*.tfvars",
+    ".ssh",
+    ".aws",
+    ".gnupg",
+    ".docker",
+    ".kube",
+    ".git",
+)
+
 
 def clean_relative_path(path: str, what: str = "path") -> str:
     """`path` as a normalised POSIX path relative to the repo root, or a ToolInputError saying why not."""

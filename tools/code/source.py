@@ -2,15 +2,23 @@
 
 Both tools read git objects of the local default branch, never the working tree: what the model
 sees is what a fix branch starts from, and the user's uncommitted or untracked files stay private.
+
+Committed secrets (`.npmrc`, `config/prod.env`, a password in `settings.py`) are masked in everything
+both tools return, by the detector that redacts error text: only the value goes (`PASSWORD = "***"`),
+line numbers and the code around it stay. search_code drops a match that only the secret made (a
+pattern such as `AKIA[A-Z0-9]{4}` would otherwise tell, character by character, what the key is).
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 import subprocess
 import threading
+from collections.abc import Callable
 from typing import Any
 
+from ..errors.redact import has_private_key, redact_lines, redact_secrets
 from ..support.problems import NotFoundError, ToolInputError
 from .git import SAFE_CONFIG, git_env, git_text
 from .models import CodeMatch, CodeSearch, SourceFile
@@ -55,12 +63,14 @@ def read_source(repo: Repo, path: str, start_line: int = 1, end_line: int | None
             f"end_line {end_line} is before start_line {start_line}: give end_line >= start_line"
         )
     wanted_end = min(end_line or total, total)
+    window_end = min(wanted_end, start_line + MAX_LINES - 1)
+    window = _redacted_window(text, lines, start_line, window_end)
     shown: list[str] = []
     size = 0
     cut = False
     last = start_line - 1
-    for number in range(start_line, min(wanted_end, start_line + MAX_LINES - 1) + 1):
-        line = lines[number - 1]
+    for number in range(start_line, window_end + 1):
+        line = window[number - start_line]
         if len(line) > MAX_LINE_CHARS:
             line = line[:MAX_LINE_CHARS] + " …[line cut]"
             cut = True
@@ -81,6 +91,14 @@ def read_source(repo: Repo, path: str, start_line: int = 1, end_line: int | None
         next_start_line=last + 1 if truncated else None,
         long_lines_cut=cut,
     )
+
+
+def _redacted_window(text: str, lines: list[str], first: int, last: int) -> list[str]:
+    """Lines first..last with secrets masked; a file holding a private key is masked as a whole, so a
+    window that starts inside the key's block is masked too."""
+    if has_private_key(text):
+        return redact_lines(text).split("\n")[first - 1 : last]
+    return redact_lines("\n".join(lines[first - 1 : last])).split("\n")
 
 
 def _blob(repo: Repo, commit: str, relative: str) -> bytes:
@@ -163,11 +181,16 @@ def search_code(
     matches: list[CodeMatch] = []
     has_more = False
     prefix = f"{commit}:".encode()
+    still_matches = _python_matcher(pattern, ignore_case)
+    key_files: dict[str, bool] = {}
     try:
         assert process.stdout is not None
         for record in process.stdout:
             match = _parse_grep_record(record, prefix)
             if match is None or denied_by(match.path, repo.denied_paths) is not None:
+                continue
+            match = _shown_match(repo, commit, match, still_matches, key_files)
+            if match is None:
                 continue
             if len(matches) == limit:
                 has_more = True
@@ -214,12 +237,52 @@ def _glob_pathspec(glob: str | None) -> list[str]:
 
 
 def _parse_grep_record(record: bytes, prefix: bytes) -> CodeMatch | None:
+    """The match a `git grep -z` record reports, its text whole (cut after redaction)."""
     if not record.startswith(prefix):
         return None
     parts = record[len(prefix) :].rstrip(b"\n").split(b"\0", 2)
     if len(parts) != 3 or not parts[1].isdigit():
         return None
     text = parts[2].decode("utf-8", "replace")
+    return CodeMatch(path=parts[0].decode("utf-8", "replace"), line=int(parts[1]), text=text)
+
+
+# A line of a PEM or PuTTY key body: nothing but base64. Alone it says nothing; in a key file it is the key.
+_KEY_BODY_LINE_RE = re.compile(r"\s*[A-Za-z0-9+/]{40,}={0,2}\s*")
+
+
+def _python_matcher(pattern: str, ignore_case: bool) -> Callable[[str], bool] | None:
+    """The search pattern as a Python regex, when it reads the same there (no POSIX classes)."""
+    if "[[:" in pattern:
+        return None
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+    except re.error:
+        return None
+    return lambda text: compiled.search(text) is not None
+
+
+def _shown_match(
+    repo: Repo,
+    commit: str,
+    match: CodeMatch,
+    still_matches: Callable[[str], bool] | None,
+    key_files: dict[str, bool],
+) -> CodeMatch | None:
+    """The match with its secrets masked and cut to MATCH_TEXT_CHARS; None when the line only matched
+    because of a secret (or is part of a private key)."""
+    text = redact_secrets(match.text, redact_emails=False)
+    if text != match.text and (still_matches is None or not still_matches(text)):
+        return None
+    if _KEY_BODY_LINE_RE.fullmatch(match.text):
+        if match.path not in key_files:
+            try:
+                blob = _blob(repo, commit, match.path).decode("utf-8", "replace")
+            except (NotFoundError, ToolInputError):
+                blob = ""
+            key_files[match.path] = has_private_key(blob)
+        if key_files[match.path]:
+            return None
     if len(text) > MATCH_TEXT_CHARS:
         text = text[:MATCH_TEXT_CHARS] + " …"
-    return CodeMatch(path=parts[0].decode("utf-8", "replace"), line=int(parts[1]), text=text)
+    return CodeMatch(path=match.path, line=match.line, text=text)

@@ -244,15 +244,17 @@ def _all_time(ctx: ErrorContext) -> Window:
 
 
 def _frame_context(frame: Any, ctx: ErrorContext) -> FrameContext:
+    """A frame with the lines around it from the repo; telemetry text and source lines are redacted, and
+    denied or secret files (`.env`, `.git/`, keys) are never read (see source_context)."""
     root = ctx.repo_root.resolve() if ctx.repo_root else None
     found = locate(frame.file, root) if root else None
     return FrameContext(
-        file=frame.file,
+        file=ctx.redact(frame.file),
         line=frame.line,
-        function=frame.function,
-        code=frame.code,
+        function=ctx.redact(frame.function, 200),
+        code=ctx.redact(frame.code) if frame.code is not None else None,
         repo_path=str(found.relative_to(root)) if found and root else None,
-        source=read_context(found, frame.line) if found else [],
+        source=read_context(found, frame.line, redact_emails=ctx.redact_emails) if found else [],
     )
 
 

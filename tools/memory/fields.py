@@ -3,6 +3,9 @@
 chroma stores only non-null scalars, so the known keys are omitted when null and restored as null;
 the finding's own fields (source, confidence, timestamp) live under reserved `_` keys next to the
 caller's metadata, which therefore may not start with `_`.
+
+Content and string metadata pass through the error engine's secret redaction before they are stored
+(and so before they are echoed back): a token the host put in a finding is kept as `***`.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ..errors.redact import redact_secrets
 from ..support.problems import ToolInputError
 from .models import Finding, Scalar
 
@@ -59,7 +63,7 @@ def check_content(content: str) -> str:
             f"content has {len(text)} characters, more than {MAX_CONTENT_CHARS}: summarise it and keep the "
             "key evidence (error text, numbers, PR)"
         )
-    return text
+    return redact_secrets(text, redact_emails=False)
 
 
 def check_confidence(confidence: Any) -> float:
@@ -103,7 +107,10 @@ def check_value(key: str, value: Any) -> Scalar:
     expected = KNOWN_KEYS.get(key)
     if expected and value is not None and (isinstance(value, bool) or not isinstance(value, expected)):
         wanted = "an integer" if expected == (int,) else "a string"
-        raise ToolInputError(f"metadata[{key!r}] must be {wanted} or null, got {value!r}")
+        shown = redact_secrets(repr(value), redact_emails=False)
+        raise ToolInputError(f"metadata[{key!r}] must be {wanted} or null, got {shown}")
+    if isinstance(value, str):
+        return redact_secrets(value, redact_emails=False)
     return value  # type: ignore[no-any-return]
 
 
