@@ -17,7 +17,7 @@ from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ..tools.code.repo_config import RepoConfig
-from ..tools.pulls.merge_policy import AutoMergePolicy
+from ..tools.pulls.merge_config import AutoMergePolicy
 from ..tools.telemetry.locations import is_postgres, masked_url
 from ..tools.telemetry.mapping import TelemetryMapping
 

@@ -10,18 +10,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context
 
-from ..tools.code.repos import RepoRegistry
-from ..tools.errors.reports import ErrorContext
-from ..tools.errors.signature_store import SignatureStore
-from ..tools.insights.duration_cache import DurationCache
-from ..tools.memory.store import MemoryStore, open_store
-from ..tools.pulls.service import PullRequestService
 from ..tools.telemetry.source import TelemetryStore, open_source
 from .config import Settings
+
+if TYPE_CHECKING:  # the stores below load with their first use, not at start-up
+    from ..tools.code.repos import RepoRegistry
+    from ..tools.errors.reports import ErrorContext
+    from ..tools.errors.signature_store import SignatureStore
+    from ..tools.insights.duration_cache import DurationCache
+    from ..tools.memory.store import MemoryStore
+    from ..tools.pulls.service import PullRequestService
 
 
 @dataclass
@@ -44,6 +46,8 @@ class AppResources:
     def memory(self) -> MemoryStore:
         """The findings memory, created on first use (chroma connects lazily, so this never fails)."""
         if self._memory is None:
+            from ..tools.memory.store import open_store
+
             s = self.settings
             self._memory = open_store(
                 s.data_dir, s.memory_url, s.embedding, lambda: s.now or datetime.now(UTC)
@@ -53,6 +57,9 @@ class AppResources:
     @property
     def errors(self) -> ErrorContext:
         """Error signatures live in their own file in the data dir, never in the user's telemetry db."""
+        from ..tools.errors.reports import ErrorContext
+        from ..tools.errors.signature_store import SignatureStore
+
         if self._signatures is None:
             self._signatures = SignatureStore(self.settings.data_dir / "signatures.db")
         s = self.settings
@@ -62,6 +69,8 @@ class AppResources:
     def durations(self) -> DurationCache:
         """Per-day duration histograms of finished days (data_dir/durations.db), so nights read only new days."""
         if self._durations is None:
+            from ..tools.insights.duration_cache import DurationCache
+
             self._durations = DurationCache(self.settings.data_dir / "durations.db")
         return self._durations
 
@@ -69,6 +78,8 @@ class AppResources:
     def pulls(self) -> PullRequestService:
         """Pull requests (GitHub or local), created on first use; its life is one run for max_prs_per_run."""
         if self._pulls is None:
+            from ..tools.pulls.service import PullRequestService
+
             self._pulls = PullRequestService(self.settings, lambda: self.memory, lambda: self.errors)
         return self._pulls
 
@@ -76,6 +87,8 @@ class AppResources:
     def repos(self) -> RepoRegistry:
         """The configured repositories by name; fix worktrees live in data_dir/worktrees."""
         if self._repos is None:
+            from ..tools.code.repos import RepoRegistry
+
             self._repos = RepoRegistry(self.settings.repos, self.settings.data_dir / "worktrees")
         return self._repos
 

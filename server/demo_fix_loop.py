@@ -110,7 +110,7 @@ def _sandbox_line() -> str:
         return ""
     print(
         f"\nWARNING: the run_checks sandbox cannot start here ({problem}); the demo runs the example "
-        "repository's tests unsandboxed (sandbox = \"off\"). Install bubblewrap (apt-get install bubblewrap) "
+        'repository\'s tests unsandboxed (sandbox = "off"). Install bubblewrap (apt-get install bubblewrap) '
         "before pointing self-improver at real fixes.\n",
         file=sys.stderr,
     )

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import anyio.to_thread
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from ...tools.code import checks, patches, source
 from ...tools.code.models import CheckResult, CodeSearch, Edit, PatchResult, SourceFile
 from ..context import progress_reporter, resources
+from ..lazy import lazy_import
 from ..registry import READ_ONLY, WRITE_ADDITIVE, WRITE_IDEMPOTENT, Toolset
 from .errors import Signature
+
+if TYPE_CHECKING:
+    from ...tools.code import checks, patches, source
+else:
+    checks = lazy_import("self_improver.tools.code.checks")
+    patches = lazy_import("self_improver.tools.code.patches")
+    source = lazy_import("self_improver.tools.code.source")
+
 
 toolset = Toolset(
     "code",

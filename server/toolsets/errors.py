@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from ...tools.errors import reports
 from ...tools.errors.results import ErrorCluster, TopErrors
 from ..context import progress_reporter, resources
+from ..lazy import lazy_import
 from ..registry import READ_ONLY, Toolset
 from .telemetry import Agent, Days, Until
+
+if TYPE_CHECKING:
+    from ...tools.errors import reports
+else:
+    reports = lazy_import("self_improver.tools.errors.reports")
+
 
 toolset = Toolset(
     "errors", "Error signatures: top error groups with lifecycle states, one signature in detail."

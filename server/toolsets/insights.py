@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from ...tools.insights import impact, slow
 from ...tools.insights.results import ImpactResult, SlowOperations
-from ...tools.insights.verdict_memory import remember_verdict
 from ...tools.support.problems import ToolInputError, UnavailableError
 from ..context import progress_reporter, resources
+from ..lazy import lazy_import
 from ..registry import READ_ONLY, WRITE_IDEMPOTENT, Toolset
 from .telemetry import Agent
+
+if TYPE_CHECKING:
+    from ...tools.insights import impact, slow, verdict_memory
+else:
+    impact = lazy_import("self_improver.tools.insights.impact")
+    slow = lazy_import("self_improver.tools.insights.slow")
+    verdict_memory = lazy_import("self_improver.tools.insights.verdict_memory")
+
 
 toolset = Toolset(
     "insights", "Impact of merged fixes (rate ratios with exact intervals) and slow operations."
@@ -94,7 +101,7 @@ async def measure_impact(
         progress=progress_reporter(ctx),
     )
     try:
-        finding_id = await remember_verdict(app.memory, result)
+        finding_id = await verdict_memory.remember_verdict(app.memory, result)
     except UnavailableError as exc:
         return result.model_copy(update={"memory_note": f"verdict not stored in memory: {exc}"})
     return result.model_copy(update={"memory_finding_id": finding_id})

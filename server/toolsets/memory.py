@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from pydantic import Field
 
-from ...tools.memory import service
 from ...tools.memory.models import Finding, FindingHistory, RecallResult, RememberResult
 from ...tools.support.problems import NotFoundError, ToolInputError, UnavailableError
 from ..context import resources
+from ..lazy import lazy_import
 from ..registry import READ_ONLY, WRITE_IDEMPOTENT, Toolset
+
+if TYPE_CHECKING:
+    from ...tools.memory import service
+else:
+    service = lazy_import("self_improver.tools.memory.service")
+
 
 toolset = Toolset("memory", "Findings of every night with their evidence: remember, recall, update, history.")
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from ...tools.telemetry import queries
 from ...tools.telemetry.models import DaySummary, FailureTrend, QueryResult, TaskPage
 from ..context import resources
+from ..lazy import lazy_import
 from ..registry import READ_ONLY, Toolset
+
+if TYPE_CHECKING:
+    from ...tools.telemetry import queries
+else:
+    queries = lazy_import("self_improver.tools.telemetry.queries")
+
 
 toolset = Toolset("telemetry", "Task-run telemetry: daily summary, failure trend, task pages, read-only SQL.")
 

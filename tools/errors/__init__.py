@@ -11,13 +11,34 @@ Pure domain code (no database, no server). Entry points:
 * `redact_secrets(text, redact_emails=True)` (in `redact`), `run_cluster_cli(argv)` (in `cli`).
 """
 
-from .analyze import analyze_error, analyze_message
-from .clusterer import PendingMessage, SignatureClusterer, cluster_errors, cluster_messages
-from .models import ErrorSignature, ExceptionRecord, Frame
+import importlib
+from typing import Any
+
+# Eager: `parameterize` is both a submodule and the function exported under that name (and it is light).
 from .parameterize import mask_tokens, parameterize
-from .redact import redact_secrets
-from .template_miner import TemplateMiner
-from .traceback_parser import parse_traceback
+
+# Loaded on first use (PEP 562): importing one submodule, such as `results`, does not load the engine.
+_EXPORTS = {
+    "analyze_error": "analyze",
+    "analyze_message": "analyze",
+    "PendingMessage": "clusterer",
+    "SignatureClusterer": "clusterer",
+    "cluster_errors": "clusterer",
+    "cluster_messages": "clusterer",
+    "ErrorSignature": "models",
+    "ExceptionRecord": "models",
+    "Frame": "models",
+    "redact_secrets": "redact",
+    "TemplateMiner": "template_miner",
+    "parse_traceback": "traceback_parser",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+
 
 __all__ = [
     "ErrorSignature",

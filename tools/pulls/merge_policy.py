@@ -38,12 +38,13 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from ..support.problems import ToolInputError, UnavailableError
 from . import git, merge
 from .marker import BRANCH_PREFIX, LABEL, marker
 from .merge import FileChange, MergeAudit, MergeAuditEntry, MergeSnapshot
+from .merge_config import AutoMergePolicy
 from .models import Checks, OpenedPullRequest, PullRequest, Status
 from .providers.base import PullDraft, PullProvider
 from .providers.local import utc_text
@@ -86,23 +87,6 @@ __all__ = [
 
 
 # -- the policy ---------------------------------------------------------------------------------------
-
-
-class AutoMergePolicy(BaseModel):
-    """The `[auto_merge]` table. Only size limits and allowed paths are configurable; the rest is fixed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = Field(False, description="Allow merge_pull_request to merge at all (off by default).")
-    max_files: int = Field(3, ge=1, le=50, description="Most changed paths a merged pull request may have.")
-    max_changed_lines: int = Field(
-        60, ge=1, le=2000, description="Most added + deleted lines a merged pull request may have."
-    )
-    allowed_paths: list[str] = Field(
-        default_factory=list,
-        description="Globs every changed path must match: 'worker/' (a directory), 'worker/*.py' ('*' "
-        "crosses '/'), '*.py' (a file name at any depth). Empty: nothing may be merged. Include the tests.",
-    )
 
 
 # Fixed: dependency manifests, lock files, build and CI configuration, matched case-insensitively at any depth.
