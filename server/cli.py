@@ -1,4 +1,4 @@
-"""The `self-improver` command: serve, demo, ingest, telemetry check, config show, and the feature commands.
+"""The `self-improver` command: serve, collect, demo, ingest, telemetry check, config show, and the feature commands.
 
 Under stdio, stdout carries the MCP protocol, so everything else (logs, progress) goes to stderr.
 """
@@ -54,8 +54,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("demo", parents=[common], help="build demo telemetry and answer the nightly questions")
 
-    ingest = sub.add_parser("ingest", parents=[common], help="import tasks from a JSON Lines file")
+    ingest = sub.add_parser(
+        "ingest", parents=[common], help="import tasks from a JSON Lines file or an OTLP JSON trace file"
+    )
     ingest.add_argument("file", type=Path)
+    ingest.add_argument(
+        "--format",
+        choices=["jsonl", "otlp"],
+        default="jsonl",
+        help="jsonl: one task per line (default); otlp: OTLP JSON, one ExportTraceServiceRequest per line, "
+        "as the OpenTelemetry Collector's file exporter writes it",
+    )
+
+    collect = sub.add_parser(
+        "collect",
+        parents=[common],
+        help="receive OpenTelemetry traces (OTLP/HTTP POST /v1/traces) into the telemetry store",
+        description="Receive OTLP/HTTP traces (protobuf or JSON, gzip) and store GenAI agent and tool spans "
+        "as tasks. Same token rules as serve --http: SELF_IMPROVER_HTTP_TOKEN, required off loopback.",
+    )
+    collect.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    collect.add_argument("--port", type=int, default=4318, help="port (default 4318, OTLP/HTTP's usual port)")
+    collect.add_argument(
+        "--queue-spans",
+        type=int,
+        default=50_000,
+        help="task spans waiting to be written, at most; beyond, requests get 503 (default 50000)",
+    )
+    collect.add_argument(
+        "--max-body-mb", type=float, default=16.0, help="largest request body, compressed or not (default 16)"
+    )
 
     # These two hand their own arguments (and --help) to the feature's command line.
     sub.add_parser(
@@ -152,7 +180,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if args.http:
         token = settings.http_token.get_secret_value() if settings.http_token else None
-        serve_http(server, args.host, args.port, token)
+        serve_http(server, args.host, args.port, token, settings)
     else:
         server.run("stdio")
     return 0
@@ -181,11 +209,24 @@ def cmd_telemetry(args: argparse.Namespace, settings: Settings) -> int:
     return report.exit_code
 
 
+def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
+    from .otlp_receiver import serve_collect
+
+    if args.queue_spans < 1 or args.max_body_mb <= 0:
+        print("self-improver collect: --queue-spans and --max-body-mb must be more than 0", file=sys.stderr)
+        return 2
+    return serve_collect(
+        settings, args.host, args.port, args.queue_spans, max(1, int(args.max_body_mb * 1024 * 1024))
+    )
+
+
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from ..tools.support.problems import ToolInputError
     from ..tools.telemetry.ingest import ingest_jsonl
     from .progress import ProgressBar
 
+    if args.format == "otlp":
+        return _ingest_otlp(args, settings)
     if settings.telemetry_is_postgres:
         print(
             "self-improver ingest: imports go into a SQLite store of self-improver's own; --telemetry-db is a "
@@ -215,10 +256,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     finally:
         bar.close()
-    for number, reason in report.bad_lines[:50]:
-        print(f"{args.file}:{number}: skipped: {reason}", file=sys.stderr)
-    if len(report.bad_lines) > 50:
-        print(f"... and {len(report.bad_lines) - 50} more bad lines", file=sys.stderr)
+    _print_bad_lines(args.file, report.bad_lines)
     print(
         f"imported {report.imported} task(s) into {target}; {len(report.bad_lines)} bad line(s) skipped",
         file=sys.stderr,
@@ -227,6 +265,46 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"self-improver ingest: stopped early: {report.stopped}", file=sys.stderr)
         return 1
     return 1 if report.bad_lines and not report.imported else 0
+
+
+def _print_bad_lines(source: Path, bad_lines: list[tuple[int, str]]) -> None:
+    for number, reason in bad_lines[:50]:
+        print(f"{source}:{number}: skipped: {reason}", file=sys.stderr)
+    if len(bad_lines) > 50:
+        print(f"... and {len(bad_lines) - 50} more bad lines", file=sys.stderr)
+
+
+def _ingest_otlp(args: argparse.Namespace, settings: Settings) -> int:
+    """OTLP JSON lines into our own store only (never a user's database): the receiver's rules."""
+    from ..tools.otlp.files import ingest_otlp
+    from ..tools.otlp.store import refusal
+    from ..tools.support.problems import ToolInputError
+    from .progress import ProgressBar
+
+    refused = refusal(settings.telemetry_location, settings.telemetry)
+    if refused is not None:
+        print(f"self-improver ingest: {refused}", file=sys.stderr)
+        return 2
+    target = settings.telemetry_path
+    bar = ProgressBar("ingest")
+    try:
+        report = ingest_otlp(args.file, target, progress=bar.update)
+    except ToolInputError as exc:
+        print(f"self-improver ingest: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        bar.close()
+    _print_bad_lines(args.file, report.bad_lines)
+    print(
+        f"imported {report.imported} task(s) from {report.spans} span(s) into {target} "
+        f"({report.duplicates} already stored, {report.not_tasks} span(s) not tasks); "
+        f"{len(report.bad_lines)} bad line(s) skipped",
+        file=sys.stderr,
+    )
+    if report.stopped:
+        print(f"self-improver ingest: stopped early: {report.stopped}", file=sys.stderr)
+        return 1
+    return 1 if report.bad_lines and not (report.imported or report.duplicates) else 0
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -291,6 +369,7 @@ COMMANDS: dict[str, Any] = {
     "config": cmd_config,
     "telemetry": cmd_telemetry,
     "ingest": cmd_ingest,
+    "collect": cmd_collect,
     "demo": cmd_demo,
     "cluster": cmd_cluster,
     "memory": cmd_memory,

@@ -20,6 +20,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .config import Settings
+
 log = logging.getLogger("self_improver.http")
 
 MAX_SESSIONS = 100  # open MCP sessions at once; another initialize gets 503 until one ends
@@ -93,8 +95,11 @@ def rebinding_protection(host: str, port: int | None) -> TransportSecuritySettin
     )
 
 
-def http_app(server: MCPServer, host: str, token: str | None, port: int | None = None) -> Any:
-    """The ASGI app; `port` is the bound port (None: any port is accepted in Host/Origin)."""
+def http_app(
+    server: MCPServer, host: str, token: str | None, port: int | None = None, settings: Settings | None = None
+) -> Any:
+    """The ASGI app; `port` is the bound port (None: any port is accepted in Host/Origin). With `settings`,
+    OTLP/HTTP traces are received at POST /v1/traces next to /mcp, behind the same token."""
     if not is_loopback(host) and not token:
         raise SystemExit(
             f"refusing to serve on {host} without a token: set SELF_IMPROVER_HTTP_TOKEN, or bind to 127.0.0.1"
@@ -106,11 +111,17 @@ def http_app(server: MCPServer, host: str, token: str | None, port: int | None =
         max_sessions=MAX_SESSIONS,
         session_idle_timeout=SESSION_IDLE_SECONDS,
     )
+    if settings is not None:
+        from .otlp_receiver import otlp_routes
+
+        app.router.routes.extend(otlp_routes(settings, token, host=host, port=port))
     return BearerTokenGate(app, token) if token else app
 
 
-def serve_http(server: MCPServer, host: str, port: int, token: str | None) -> None:
-    app = http_app(server, host, token, port)
+def serve_http(
+    server: MCPServer, host: str, port: int, token: str | None, settings: Settings | None = None
+) -> None:
+    app = http_app(server, host, token, port, settings)
     log.info(
         "serving MCP over streamable HTTP at http://%s:%d/mcp%s",
         host,

@@ -137,17 +137,17 @@ class SignatureStore:
 
         Tasks are inserted in bulk; each signature's row is then updated once with the batch's aggregate.
         """
-        added = 0
         per_signature: dict[str, list[Any]] = {}
         with self._lock, self._connect() as conn:
+            batch = {a.task_id: a for a in assignments}
+            stored = _known(conn, list(batch))
+            fresh = [a for task_id, a in batch.items() if task_id not in stored]
             before = conn.total_changes
-            for a in assignments:
-                cursor = conn.execute(
-                    "INSERT OR IGNORE INTO task_signatures(task_id, signature, created_at, agent) VALUES (?,?,?,?)",
-                    (a.task_id, a.signature, a.created_at, a.agent),
-                )
-                if not cursor.rowcount:
-                    continue
+            conn.executemany(
+                "INSERT OR IGNORE INTO task_signatures(task_id, signature, created_at, agent) VALUES (?,?,?,?)",
+                [(a.task_id, a.signature, a.created_at, a.agent) for a in fresh],
+            )
+            for a in fresh:
                 entry = per_signature.get(a.signature)
                 if entry is None:
                     per_signature[a.signature] = [a, a.created_at, a.created_at, 1]
@@ -281,3 +281,15 @@ class SignatureStore:
                     (signature, limit),
                 )
             ]
+
+
+def _known(conn: sqlite3.Connection, task_ids: Sequence[int | str]) -> set[int | str]:
+    found: set[int | str] = set()
+    for start in range(0, len(task_ids), 500):
+        chunk = list(task_ids[start : start + 500])
+        marks = ",".join("?" for _ in chunk)
+        found |= {
+            r[0]
+            for r in conn.execute(f"SELECT task_id FROM task_signatures WHERE task_id IN ({marks})", chunk)
+        }
+    return found

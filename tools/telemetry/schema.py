@@ -38,8 +38,24 @@ CREATE INDEX IF NOT EXISTS idx_tasks_agent_created_at ON tasks(agent, created_at
 # The version or commit a task ran on (release-aware verdicts use it).
 _V2 = "ALTER TABLE tasks ADD COLUMN release TEXT;"
 
+# Spans received over OTLP -> the task stored for each, so a span an exporter sends again (exporters retry)
+# is stored once. span_key: the span's start time (Unix nanoseconds, 20 digits), trace id, span id (hex);
+# the start time first, so new keys land at the end of the index. A table of its own keeps `tasks` as it
+# is; the trigger forgets the key of a deleted task (its id may be given to a new task).
+_V3 = """
+CREATE TABLE IF NOT EXISTS otlp_spans (
+    span_key TEXT PRIMARY KEY,
+    task_id  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_otlp_spans_task_id ON otlp_spans(task_id);
+CREATE TRIGGER IF NOT EXISTS tasks_forget_otlp_span AFTER DELETE ON tasks
+BEGIN
+    DELETE FROM otlp_spans WHERE task_id = OLD.id;
+END;
+"""
+
 # Index i holds the script that takes a store from user_version i to i+1. Append, never edit.
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -122,6 +122,13 @@ def _from_epoch(number: float, kind: str | None) -> datetime | None:
 
 
 def parse_iso(text: str) -> datetime | None:
+    if len(text) >= 19 and text[4] == "-" and text[10] in " T":  # the common forms: the C parser, fast
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            pass
+        else:
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     match = _ISO_RE.match(text.strip())
     if not match:
         return None
