@@ -261,6 +261,9 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         f"imported {report.imported} task(s) into {target}; {len(report.bad_lines)} bad line(s) skipped",
         file=sys.stderr,
     )
+    from ..tools.telemetry.day_counts import DayCountCache
+
+    DayCountCache(settings.data_dir / "day_counts.db").clear()  # imported rows may fall on counted days
     if report.stopped:
         print(f"self-improver ingest: stopped early: {report.stopped}", file=sys.stderr)
         return 1
@@ -301,6 +304,9 @@ def _ingest_otlp(args: argparse.Namespace, settings: Settings) -> int:
         f"{len(report.bad_lines)} bad line(s) skipped",
         file=sys.stderr,
     )
+    from ..tools.telemetry.day_counts import DayCountCache
+
+    DayCountCache(settings.data_dir / "day_counts.db").clear()  # imported rows may fall on counted days
     if report.stopped:
         print(f"self-improver ingest: stopped early: {report.stopped}", file=sys.stderr)
         return 1

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context
 
+from ..tools.telemetry.day_counts import DayCountCache
 from ..tools.telemetry.source import TelemetryStore, open_source
 from .config import Settings
 
@@ -39,7 +40,8 @@ class AppResources:
     @classmethod
     def from_settings(cls, settings: Settings) -> AppResources:
         source = open_source(settings.telemetry_location, settings.telemetry)
-        telemetry = TelemetryStore(source, settings.timezone, settings.now)
+        day_counts = DayCountCache(settings.data_dir / "day_counts.db")
+        telemetry = TelemetryStore(source, settings.timezone, settings.now, day_counts)
         return cls(settings=settings, telemetry=telemetry)
 
     @property

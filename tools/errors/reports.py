@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..support.problems import NotFoundError, ToolInputError
+from ..telemetry.day_counts import window_status_counts
 from ..telemetry.health import answer_warnings
 from ..telemetry.source import TelemetryStore
 from ..telemetry.windows import Window, local_midnight, parse_timestamp, trailing_window, utc_text
@@ -48,12 +49,28 @@ class SignatureDays:
     """One signature's occurrences in a window, per local day, aggregated by the store."""
 
     daily: Counter[date]
-    agents: set[str]
-    newest: str = ""
+    daily_agents: dict[date, set[str]]
 
     @property
     def count(self) -> int:
         return sum(self.daily.values())
+
+    @property
+    def agents(self) -> set[str]:
+        return set().union(*self.daily_agents.values()) if self.daily_agents else set()
+
+    def only(self, days: set[date]) -> SignatureDays:
+        return SignatureDays(
+            Counter({d: n for d, n in self.daily.items() if d in days}),
+            {d: a for d, a in self.daily_agents.items() if d in days},
+        )
+
+
+def _within(found: dict[str, SignatureDays], window: Window) -> dict[str, SignatureDays]:
+    """The signatures seen in `window` (whole local days of a wider aggregation)."""
+    days = set(window.days)
+    kept = {name: entry.only(days) for name, entry in found.items()}
+    return {name: entry for name, entry in kept.items() if entry.count}
 
 
 async def _per_signature(
@@ -64,17 +81,24 @@ async def _per_signature(
     rows = await asyncio.to_thread(ctx.signatures.daily_counts, window, starts, signature, agent)
     found: dict[str, SignatureDays] = {}
     for row in rows:
-        entry = found.setdefault(row["signature"], SignatureDays(Counter(), set()))
-        entry.daily[days[min(row["day"], len(days) - 1)]] += int(row["n"])
-        entry.agents.update(a for a in (row["agents"] or "").split(",") if a)
-        entry.newest = max(entry.newest, row["newest"])
+        entry = found.setdefault(row["signature"], SignatureDays(Counter(), {}))
+        day = days[min(row["day"], len(days) - 1)]
+        entry.daily[day] += int(row["n"])
+        entry.daily_agents.setdefault(day, set()).update(a for a in (row["agents"] or "").split(",") if a)
     return found
 
 
-async def _states(ctx: ErrorContext, names: set[str]) -> dict[str, str]:
-    """Current lifecycle state of each signature (needs the last 8 days of daily counts)."""
+def _states_window(ctx: ErrorContext) -> Window:
+    return trailing_window(8, None, ctx.telemetry.tz, ctx.telemetry.now())
+
+
+async def _states(
+    ctx: ErrorContext, names: set[str], recent: dict[str, SignatureDays] | None = None
+) -> dict[str, str]:
+    """Current lifecycle state of each signature (needs the last 8 days of daily counts, all agents)."""
     now = ctx.telemetry.now()
-    recent = await _per_signature(ctx, trailing_window(8, None, ctx.telemetry.tz, now))
+    window = _states_window(ctx)
+    recent = _within(recent, window) if recent is not None else await _per_signature(ctx, window)
     meta = await asyncio.to_thread(ctx.signatures.signatures, names)
     today = now.astimezone(ctx.telemetry.tz).date()
     return {
@@ -107,7 +131,7 @@ async def window_totals(ctx: ErrorContext, window: Window, agent: str | None) ->
             "this telemetry table has no `agent` column: call again without agent, or map yours with "
             '[telemetry.columns] agent = "<your column>"'
         )
-    counts = await telemetry.source.status_counts(window, agent)
+    counts = await window_status_counts(telemetry, window, agent)
     failed = sum(n for s, n in counts.items() if telemetry.mapping.is_failed(s))
     warnings = await answer_warnings(telemetry, window, counts)
     return WindowTotals(
@@ -137,8 +161,16 @@ async def top_errors(
     await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress, since=window.start)
     totals = await window_totals(ctx, window, agent)
     total, failed = totals.total, totals.failed
-    by_sig = await _per_signature(ctx, window, agent=agent)
-    current = await _states(ctx, set(by_sig))
+    states_window = _states_window(ctx)
+    if agent is None and window.end == states_window.end:  # the usual call: one aggregation serves both
+        first = min(window.first_day, states_window.first_day)
+        union = Window(min(window.start, states_window.start), window.end, first, window.last_day)
+        both = await _per_signature(ctx, union)
+        by_sig = _within(both, window)
+        current = await _states(ctx, set(by_sig), both)
+    else:
+        by_sig = await _per_signature(ctx, window, agent=agent)
+        current = await _states(ctx, set(by_sig))
     wanted = [s for s in by_sig if not states or current.get(s) in states]
     ranked = sorted(wanted, key=lambda s: (-by_sig[s].count, s))
     shown = ranked[:limit]

@@ -13,6 +13,7 @@ from typing import Any
 from ..errors.redact import redact_secrets
 from ..support.paging import decode_cursor, encode_cursor
 from ..support.problems import ToolInputError
+from .day_counts import daily_status_counts, window_status_counts
 from .health import answer_warnings
 from .models import DaySummary, FailureTrend, TaskPage, TaskRow, TrendDay
 from .source import TaskFilter, TelemetryStore
@@ -50,7 +51,7 @@ async def telemetry_summary(
     local_day = resolve_day(day, store.tz, store.now())
     window = day_window(local_day, store.tz)
     unavailable = await _check_agent(store, agent)
-    counts = await store.source.status_counts(window, agent)
+    counts = await window_status_counts(store, window, agent)
     total = sum(counts.values())
     failed = sum(n for s, n in counts.items() if store.mapping.is_failed(s))
     return DaySummary(
@@ -76,7 +77,7 @@ async def failure_trend(
 ) -> FailureTrend:
     window = trailing_window(days, until, store.tz, store.now())
     unavailable = await _check_agent(store, agent)
-    rows = await store.source.daily_status_counts(window, day_starts(window, store), agent)
+    rows = await daily_status_counts(store, window, day_starts(window, store), agent)
     names = [d.isoformat() for d in window.days]
     totals: dict[str, list[int]] = {d: [0, 0] for d in names}
     counts: dict[str, int] = defaultdict(int)

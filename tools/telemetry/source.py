@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from .mapping import TelemetryMapping
 from .models import QueryResult
 from .timestamps import Detection
 from .windows import Window
+
+if TYPE_CHECKING:
+    from .day_counts import DayCountCache
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,7 @@ class TelemetryStore:
     source: TaskSource
     timezone: str = "UTC"
     pinned_now: datetime | None = None
+    day_counts: DayCountCache | None = None  # counts of finished days, kept in the data dir
 
     @property
     def tz(self) -> tzinfo:
