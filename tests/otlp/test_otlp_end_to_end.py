@@ -99,3 +99,22 @@ async def test_same_exception_from_six_tools_without_traceback_is_six_groups(
     top = await top_errors(collector.db)
     assert sorted(g["count"] for g in top["groups"]) == [4] * 6
     assert sorted(g["title"].split(":")[0] for g in top["groups"]) == sorted(tools)
+
+
+async def test_error_cluster_shows_the_trace_ids_of_its_samples(tmp_path: Path, top_errors: Any) -> None:
+    """A person can open the failing trace in their tracing UI straight from the evidence."""
+    from mcp import Client
+    from mcp_calls import call
+    from otlp.conftest import NOW
+    from self_improver.server.app import build_server
+    from self_improver.server.config import load_settings
+
+    db = tmp_path / "spans.db"
+    assert main(["ingest", "--format", "otlp", str(FIXTURE), "--telemetry-db", str(db)]) == 0
+    top = await top_errors(db)
+    settings = load_settings(None, data_dir=tmp_path / f"data-{db.stem}", telemetry_db=db, now=NOW)
+    async with Client(build_server(settings)) as client:
+        cluster = await call(client, "error_cluster", signature=top["groups"][0]["signature"], samples=3)
+    with sqlite3.connect(db) as conn:
+        traces = {r[0] for r in conn.execute("SELECT json_extract(metadata, '$.trace_id') FROM tasks")}
+    assert cluster["sample_traces"] and set(cluster["sample_traces"]) <= traces

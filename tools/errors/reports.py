@@ -7,6 +7,7 @@ from it and evidence (messages, tracebacks) from the telemetry database.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -141,7 +142,25 @@ async def window_totals(ctx: ErrorContext, window: Window, agent: str | None) ->
 
 async def _messages(ctx: ErrorContext, task_ids: list[Any], with_traceback: bool = False) -> dict[Any, Any]:
     found = await ctx.telemetry.source.messages(task_ids, with_traceback)
-    return {k: {"error": m.error, "traceback": m.traceback} for k, m in found.items()}
+    return {
+        k: {"error": m.error, "traceback": m.traceback, "trace": _trace_id(m.metadata)}
+        for k, m in found.items()
+    }
+
+
+def _trace_id(metadata: str | None) -> str | None:
+    """The OpenTelemetry trace id a task's metadata carries (spans received over OTLP), if any."""
+    if not metadata or "trace_id" not in metadata:
+        return None
+    try:
+        found = json.loads(metadata).get("trace_id")
+    except (ValueError, AttributeError):
+        return None
+    return (
+        found
+        if isinstance(found, str) and len(found) == 32 and all(c in "0123456789abcdef" for c in found)
+        else None
+    )
 
 
 async def top_errors(
@@ -263,6 +282,7 @@ async def error_cluster(
         in_app_frames=[_frame_context(f, ctx) for f in parsed.in_app_frames][-10:],
         variants=[Variant(message=m, count=n) for m, n in variants.most_common(samples + 2)],
         sample_task_ids=task_ids[:samples],
+        sample_traces=[t for t in (evidence[i]["trace"] for i in task_ids[:samples] if i in evidence) if t],
         related=await _related(ctx, signature, meta),
         unavailable_fields=totals.unavailable,
         warnings=totals.warnings,

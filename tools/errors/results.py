@@ -92,6 +92,10 @@ class ErrorCluster(BaseModel):
         description="Distinct messages of the group, most frequent first (redacted)."
     )
     sample_task_ids: list[int | str]
+    sample_traces: list[str] = Field(
+        default_factory=list,
+        description="OpenTelemetry trace ids of the samples: open them in your tracing UI.",
+    )
     related: list[RelatedSignature]
     unavailable_fields: list[str] = Field(default_factory=list)
     warnings: list[str] = warnings_field()

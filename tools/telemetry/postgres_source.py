@@ -539,13 +539,16 @@ class PostgresTaskSource:
         def work(conn: Any, learned: _Learned) -> dict[Any, TaskMessage]:
             c = learned.columns
             traceback = self._or_null(learned, "traceback") if with_traceback else sql.SQL("NULL")
+            metadata = self._or_null(learned, "metadata") if with_traceback else sql.SQL("NULL")
             rows = self._rows_by_id(
                 conn,
                 learned,
                 list(ids),
-                sql.SQL("{i}, {e}::text, {tb}").format(i=c["id"], e=c["error"], tb=traceback),
+                sql.SQL("{i}, {e}::text, {tb}, {m}").format(
+                    i=c["id"], e=c["error"], tb=traceback, m=metadata
+                ),
             )
-            return {_plain_id(r[0]): TaskMessage(_plain_id(r[0]), r[1], r[2]) for r in rows}
+            return {_plain_id(r[0]): TaskMessage(_plain_id(r[0]), r[1], r[2], r[3]) for r in rows}
 
         return await self._run(work)
 

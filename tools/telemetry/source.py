@@ -79,6 +79,7 @@ class TaskMessage:
     id: Any
     error: str | None
     traceback: str | None = None
+    metadata: str | None = None  # JSON text (OTLP spans keep their trace and span ids there)
 
 
 @dataclass
@@ -148,7 +149,9 @@ class TaskSource(Protocol):
         a worker thread with each batch's ids) are left out without reading their texts."""
         ...
 
-    async def messages(self, ids: Sequence[Any], with_traceback: bool = False) -> dict[Any, TaskMessage]: ...
+    async def messages(self, ids: Sequence[Any], with_traceback: bool = False) -> dict[Any, TaskMessage]:
+        """Error text (and traceback, metadata when asked) of the given task ids."""
+        ...
 
     async def duration_histogram(self, window: Window) -> DurationHistogram:
         """Durations of the tasks created in the window, aggregated per operation and whole millisecond."""

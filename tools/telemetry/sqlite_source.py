@@ -429,16 +429,18 @@ class SQLiteTaskSource:
         def work(conn: sqlite3.Connection, learned: _Learned) -> dict[Any, TaskMessage]:
             c = learned.columns
             traceback = self._or_null(learned, "traceback") if with_traceback else "NULL AS traceback"
+            metadata = self._or_null(learned, "metadata") if with_traceback else "NULL AS metadata"
             found: dict[Any, TaskMessage] = {}
             wanted = list(ids)
             for start in range(0, len(wanted), 500):
                 chunk = wanted[start : start + 500]
                 marks = ",".join("?" for _ in chunk)
                 for r in conn.execute(
-                    f"SELECT {c['id']}, {c['error']}, {traceback} FROM {self._table()} WHERE {c['id']} IN ({marks})",
+                    f"SELECT {c['id']}, {c['error']}, {traceback}, {metadata} FROM {self._table()} "
+                    f"WHERE {c['id']} IN ({marks})",
                     chunk,
                 ):
-                    found[r[0]] = TaskMessage(r[0], _text(r[1]), _text(r[2]))
+                    found[r[0]] = TaskMessage(r[0], _text(r[1]), _text(r[2]), _text(r[3]))
             return found
 
         return await self._run(work)
