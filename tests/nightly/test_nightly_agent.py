@@ -159,3 +159,16 @@ def test_stopping_the_run_ends_the_agent_and_records_the_run_as_failed(
     assert not _alive(child)
     record = RunRecords.in_dir(settings.data_dir).recent()[0]
     assert record.outcome == "failed" and "stopped" in record.error
+
+
+def test_the_report_says_how_run_checks_runs_model_written_code(
+    night_settings, worker_repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = night_settings(repos=[{"name": "worker", "path": str(worker_repo)}])
+    sandboxed = Path(run_nightly(settings).report_path).read_text()
+    monkeypatch.setenv("SELF_IMPROVER_BWRAP", "/nonexistent/bwrap")
+    missing = Path(run_nightly(settings).report_path).read_text()
+    unconfined = Path(run_nightly(settings.model_copy(update={"sandbox": "off"})).report_path).read_text()
+    assert "run_checks sandbox: bubblewrap" in sandboxed
+    assert "**run_checks sandbox: UNAVAILABLE" in missing and "refuses" in missing
+    assert '**run_checks sandbox: off (config sandbox = "off")' in unconfined

@@ -269,3 +269,13 @@ def _try_sandbox(program: str) -> str | None:
         said = done.stderr.decode("utf-8", "replace").strip().splitlines()
         return f"a trivial `{program} ... true` failed (exit {done.returncode}: {said[-1] if said else 'no message'})"
     return None
+
+
+def sandbox_status(mode: SandboxMode) -> str:
+    """One line for reports: how `run_checks` will run model-written code on this machine."""
+    if mode == "off":
+        return f"run_checks sandbox: {OFF_DESCRIPTION}"
+    problem = probe(bwrap_program())
+    if problem is not None:
+        return f"run_checks sandbox: UNAVAILABLE ({problem}); run_checks refuses until bubblewrap can start"
+    return f"run_checks sandbox: {BWRAP_DESCRIPTION}"

@@ -123,6 +123,7 @@ class NightData:
     night: date
     telemetry_path: str  # a path or a URL with its password masked
     chart_days: int
+    sandbox: str | None = None  # how run_checks runs model-written code here (when repos are configured)
     refresh: RefreshReport | None = None
     merged: list[MergedPullRequest] = field(default_factory=list)
     resolved: list[str] = field(default_factory=list)

@@ -101,9 +101,16 @@ def _header(data: NightData, outcome: str) -> list[str]:
         f"Run #{data.run_id} at {local:%Y-%m-%d %H:%M} ({data.timezone}); outcome **{outcome}**; telemetry "
         f"{code(data.telemetry_path, 300)}.",
         "",
+        *(_sandbox_line(data.sandbox) if data.sandbox else []),
         DATA_NOTE,
         "",
     ]
+
+
+def _sandbox_line(status: str) -> list[str]:
+    """How run_checks runs model-written code; loud when it is not the bubblewrap sandbox."""
+    loud = "bubblewrap" not in status or "UNAVAILABLE" in status
+    return [f"**{status}**" if loud else status, ""]
 
 
 def trend_sentence(data: NightData) -> str | None:

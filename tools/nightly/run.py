@@ -134,6 +134,10 @@ async def run_nightly_async(
         data = NightData(
             run_id, run_now, settings.timezone, night, masked_url(settings.telemetry_location), chart_days
         )
+        if settings.repos:
+            from ..code.sandbox import sandbox_status
+
+            data.sandbox = sandbox_status(settings.sandbox)
         data.crashed = records.mark_crashed(run_id)
         if data.crashed and seen.note:
             seen.note(f"earlier run(s) {', '.join(f'#{r.id}' for r in data.crashed)} had crashed")
