@@ -14,8 +14,6 @@ Every engine quotes these names as identifiers; they are never pasted into SQL a
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .timestamps import TimestampFormat
@@ -39,21 +37,6 @@ FAILURE_LIKE = frozenset(
     "error errored errors fail failed failure failures timeout timed_out timedout exception crashed crash "
     "aborted killed rejected panic fatal dead_letter".split()
 )
-Field_ = Literal[
-    "id",
-    "status",
-    "error",
-    "created_at",
-    "agent",
-    "task_name",
-    "started_at",
-    "finished_at",
-    "duration_ms",
-    "error_type",
-    "traceback",
-    "metadata",
-    "release",
-]
 
 
 class TelemetryMapping(BaseModel):
@@ -62,7 +45,7 @@ class TelemetryMapping(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     table: str = Field("tasks", min_length=1, max_length=200, description="Table (or view) of task runs.")
-    columns: dict[Field_, str] = Field(
+    columns: dict[str, str] = Field(
         default_factory=dict, description="Our field name -> your column name; unmapped fields keep ours."
     )
     failed_statuses: list[str] = Field(
@@ -76,15 +59,17 @@ class TelemetryMapping(BaseModel):
 
     @field_validator("columns")
     @classmethod
-    def _non_empty(cls, value: dict[str, str]) -> dict[str, str]:
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
         for ours, theirs in value.items():
+            if ours not in FIELDS:
+                raise ValueError(f"[telemetry.columns] has no field {ours!r}: map any of {', '.join(FIELDS)}")
             if not theirs.strip():
                 raise ValueError(f"[telemetry.columns] {ours} is empty: name your column, or drop the line")
         return value
 
     def column(self, field: str) -> str:
         """The user's column for one of our fields."""
-        return self.columns.get(field, field)  # type: ignore[call-overload, no-any-return]
+        return self.columns.get(field, field)
 
     def is_failed(self, status: object) -> bool:
         return status is not None and str(status).strip().lower() in self._failed

@@ -13,15 +13,15 @@ the MCP server's event loop, the nightly command and benchmarks, which each run 
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ..support.problems import UnavailableError
 from .durations import BIN_OFFSET, EXACT_BELOW_MS, LOG_STEP
+from .engine import SyncEngine
 from .locations import masked_url
 from .mapping import OPTIONAL_FIELDS, REQUIRED_FIELDS, TelemetryMapping
 from .models import QueryResult
@@ -56,7 +56,7 @@ class _Learned:
         self.at = time.monotonic()
 
 
-class PostgresTaskSource:
+class PostgresTaskSource(SyncEngine):
     engine = "postgresql"
 
     def __init__(self, url: str, mapping: TelemetryMapping, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS):
@@ -311,9 +311,6 @@ class PostgresTaskSource:
         return sql.SQL("{}::text").format(learned.columns[field]) if as_text else learned.columns[field]
 
     # -- the named questions -----------------------------------------------------------------------------
-    async def status_counts(self, window: Window, agent: str | None = None) -> dict[str, int]:
-        return await self._run(lambda conn, learned: self._status_counts(conn, learned, window, agent))
-
     def _status_counts(
         self, conn: Any, learned: _Learned, window: Window, agent: str | None
     ) -> dict[str, int]:
@@ -330,23 +327,6 @@ class PostgresTaskSource:
             params,
         ).fetchall()
         return {str(s): int(n) for s, n in rows}
-
-    async def daily_status_counts(
-        self, window: Window, day_starts: Sequence[datetime], agent: str | None = None
-    ) -> list[tuple[int, str, int]]:
-        bounds = [window.start, *day_starts, window.end]
-
-        def work(conn: Any, learned: _Learned) -> list[tuple[int, str, int]]:
-            found: list[tuple[int, str, int]] = []
-            for bucket, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
-                if hi > lo:
-                    day = Window(lo, hi, lo.date(), hi.date())
-                    found += [
-                        (bucket, s, n) for s, n in self._status_counts(conn, learned, day, agent).items()
-                    ]
-            return found
-
-        return await self._run(work)
 
     async def tasks(self, filters: TaskFilter, limit: int, after: tuple[Any, Any] | None) -> list[TaskRecord]:
         from psycopg import sql
@@ -427,26 +407,6 @@ class PostgresTaskSource:
         )
         return sql.SQL("CAST({} AS {})").format(sql.Placeholder(name), sql.SQL(kind))
 
-    async def failed_tasks(
-        self, window: Window, batch: int = 5000, skip: Callable[[list[Any]], set[Any]] | None = None
-    ) -> AsyncIterator[list[FailedTask]]:
-        statuses = self.mapping.failed_values(
-            await self._run(lambda conn, learned: self._statuses(conn, learned, window))
-        )
-        if not statuses:
-            return
-        after: tuple[Any, Any] | None = None
-        while True:
-            page, after = await self._run(
-                functools.partial(
-                    self._failed_page, window=window, statuses=statuses, batch=batch, after=after, skip=skip
-                )
-            )
-            if page:
-                yield page
-            if after is None:
-                return
-
     def _statuses(self, conn: Any, learned: _Learned, window: Window) -> list[str]:
         """Distinct statuses by a skip-scan of an index that starts with status, else the window's counts."""
         from psycopg import sql
@@ -469,7 +429,7 @@ class PostgresTaskSource:
         statuses: list[str],
         batch: int,
         after: tuple[Any, Any] | None,
-        skip: Callable[[list[Any]], set[Any]] | None,
+        skip: Callable[[list[Any]], set[Any]] | None = None,
     ) -> tuple[list[FailedTask], tuple[Any, Any] | None]:
         from psycopg import sql
 

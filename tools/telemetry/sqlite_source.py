@@ -9,12 +9,11 @@ replaced. Queries run in a worker thread under one lock. The file is opened `mod
 from __future__ import annotations
 
 import asyncio
-import functools
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC as _UTC
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, TypeVar
 
 from ..support.problems import UnavailableError
 from .durations import duration_bin, duration_bin_sql
+from .engine import SyncEngine
 from .mapping import OPTIONAL_FIELDS, REQUIRED_FIELDS, TelemetryMapping
 from .models import QueryResult
 from .source import (
@@ -70,7 +70,7 @@ class _Learned:
         self.at = time.monotonic()
 
 
-class SQLiteTaskSource:
+class SQLiteTaskSource(SyncEngine):
     engine = "sqlite"
 
     def __init__(self, path: Path, mapping: TelemetryMapping):
@@ -253,9 +253,6 @@ class SQLiteTaskSource:
         return f"{learned.columns[name]} AS {name}" if name in learned.columns else f"NULL AS {name}"
 
     # -- the named questions -------------------------------------------------------------------------
-    async def status_counts(self, window: Window, agent: str | None = None) -> dict[str, int]:
-        return await self._run(lambda conn, learned: self._status_counts(conn, learned, window, agent))
-
     def _status_counts(
         self, conn: sqlite3.Connection, learned: _Learned, window: Window, agent: str | None
     ) -> dict[str, int]:
@@ -266,23 +263,6 @@ class SQLiteTaskSource:
             f"SELECT {status}, COUNT(*) FROM {self._table()} WHERE {where} GROUP BY {status}", params
         ).fetchall()
         return {str(s): int(n) for s, n in rows}
-
-    async def daily_status_counts(
-        self, window: Window, day_starts: Sequence[datetime], agent: str | None = None
-    ) -> list[tuple[int, str, int]]:
-        """One index range per day (a CASE per row over the whole window costs twice as much)."""
-        bounds = [window.start, *day_starts, window.end]
-
-        def work(conn: sqlite3.Connection, learned: _Learned) -> list[tuple[int, str, int]]:
-            found: list[tuple[int, str, int]] = []
-            for bucket, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
-                if hi <= lo:
-                    continue
-                day = Window(lo, hi, lo.date(), hi.date())
-                found += [(bucket, s, n) for s, n in self._status_counts(conn, learned, day, agent).items()]
-            return found
-
-        return await self._run(work)
 
     async def tasks(self, filters: TaskFilter, limit: int, after: tuple[Any, Any] | None) -> list[TaskRecord]:
         def work(conn: sqlite3.Connection, learned: _Learned) -> list[TaskRecord]:
@@ -331,26 +311,6 @@ class SQLiteTaskSource:
             ]
 
         return await self._run(work)
-
-    async def failed_tasks(
-        self, window: Window, batch: int = 5000, skip: Callable[[list[Any]], set[Any]] | None = None
-    ) -> AsyncIterator[list[FailedTask]]:
-        statuses = self.mapping.failed_values(
-            await self._run(lambda conn, learned: self._statuses(conn, learned, window))
-        )
-        if not statuses:
-            return
-        after: tuple[Any, Any] | None = None
-        while True:
-            page, after = await self._run(
-                functools.partial(
-                    self._failed_page, window=window, statuses=statuses, batch=batch, after=after, skip=skip
-                )
-            )
-            if page:
-                yield page
-            if after is None:
-                return
 
     def _statuses(self, conn: sqlite3.Connection, learned: _Learned, window: Window) -> list[str]:
         """The distinct stored statuses: a skip-scan of an index that starts with status (a few seeks),
