@@ -11,11 +11,11 @@ id) are counted as duplicates, never stored twice, so a file can be imported aga
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..support.problems import ToolInputError
+from ..support.line_files import count_lines, numbered_lines
 from ..telemetry.ingest import IngestReport
 from .decode import DecodeError, parse_json
 from .mapping import Row, map_request
@@ -35,7 +35,7 @@ def ingest_otlp(
     source: Path, db_path: Path, progress: Callable[[int, int], None] | None = None
 ) -> OtlpIngestReport:
     """Import the OTLP JSON lines of `source` into our store at `db_path` (created if missing)."""
-    total = _count_lines(source)
+    total = count_lines(source, "OTLP JSON file")
     report = OtlpIngestReport()
     conn = open_store(db_path)
     rows: list[Row] = []
@@ -43,7 +43,7 @@ def ingest_otlp(
     stopped: str | None = None
     number = 0
     try:
-        for number, text in _lines(source):
+        for number, text in numbered_lines(source):
             if progress and number % 100 == 0:
                 progress(number, max(total, number))
             if not text.strip():
@@ -94,25 +94,3 @@ def _write(
     report.imported += inserted
     report.duplicates += len(rows) - inserted
     return None
-
-
-def _count_lines(source: Path) -> int:
-    try:
-        with source.open("rb") as handle:
-            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-    except OSError as exc:
-        raise ToolInputError(
-            f"cannot read {source}: {exc.strerror or exc}; pass an existing OTLP JSON file"
-        ) from exc
-
-
-def _lines(source: Path) -> Iterator[tuple[int, str]]:
-    """(number, text) of each line; bytes that are not UTF-8 become U+FFFD, a leading BOM is dropped."""
-    try:
-        with source.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                yield number, raw.decode("utf-8", errors="replace")
-    except OSError as exc:
-        raise ToolInputError(f"cannot read {source}: {exc.strerror or exc}") from exc

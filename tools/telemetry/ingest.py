@@ -24,12 +24,13 @@ import json
 import math
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..support.line_files import count_lines, numbered_lines
 from ..support.problems import ToolInputError
 from .mapping import TIME_FIELDS
 from .schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, open_writable, task_columns
@@ -110,7 +111,7 @@ def ingest_jsonl(
     source: Path, db_path: Path, progress: Callable[[int, int], None] | None = None
 ) -> IngestReport:
     """Import `source` into the store at `db_path` (created with our schema if missing)."""
-    total = _count_lines(source)
+    total = count_lines(source, "JSONL file")
     report = IngestReport()
     conn = _open_store(db_path)
     stopped: str | None = None
@@ -123,7 +124,7 @@ def ingest_jsonl(
             )
         batch: list[tuple[int, dict[str, Any]]] = []
         number = 0
-        for number, line in _lines(source):
+        for number, line in numbered_lines(source):
             if progress and number % 1000 == 0:
                 progress(number, max(total, number))
             if not line.strip():
@@ -224,28 +225,6 @@ def _open_store(db_path: Path) -> sqlite3.Connection:
             f"cannot write to the store {db_path}: {exc}; pass --telemetry-db with a writable SQLite "
             "file (it is created if missing)"
         ) from exc
-
-
-def _count_lines(source: Path) -> int:
-    try:
-        with source.open("rb") as handle:
-            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-    except OSError as exc:
-        raise ToolInputError(
-            f"cannot read {source}: {exc.strerror or exc}; pass an existing JSONL file"
-        ) from exc
-
-
-def _lines(source: Path) -> Iterator[tuple[int, str]]:
-    """(number, text) of each line; bytes that are not UTF-8 become U+FFFD, a leading BOM is dropped."""
-    try:
-        with source.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                yield number, raw.decode("utf-8", errors="replace").rstrip("\r\n")
-    except OSError as exc:
-        raise ToolInputError(f"cannot read {source}: {exc.strerror or exc}") from exc
 
 
 def _describe(value: Any) -> str:

@@ -564,8 +564,7 @@ class PostgresTaskSource(SyncEngine):
             ).fetchall()
             result = DurationHistogram(source=origin)
             for name, agent, key, n in rows:
-                bins = result.operations.setdefault((name, agent), {})
-                bins[int(key)] = bins.get(int(key), 0) + int(n)
+                result.add(name, agent, key, n)
             return result
 
         return await self._run(work)

@@ -89,6 +89,10 @@ class DurationHistogram:
     source: str | None  # which columns the durations came from; None when there are none
     operations: dict[tuple[Any, Any], dict[int, int]] = field(default_factory=dict)
 
+    def add(self, task_name: Any, agent: Any, bin_key: Any, tasks: Any) -> None:
+        bins = self.operations.setdefault((task_name, agent), {})
+        bins[int(bin_key)] = bins.get(int(bin_key), 0) + int(tasks)
+
 
 @dataclass(frozen=True)
 class ColumnReport:

@@ -439,8 +439,7 @@ class SQLiteTaskSource(SyncEngine):
                 rows = [(name, agent, duration_bin(ms), n) for name, agent, ms, n in exact]
             result = DurationHistogram(source=source)
             for name, agent, key, n in rows:
-                bins = result.operations.setdefault((name, agent), {})
-                bins[int(key)] = bins.get(int(key), 0) + int(n)
+                result.add(name, agent, key, n)
             return result
 
         return await self._run(work)
