@@ -40,6 +40,7 @@ from .windows import Window
 
 SAMPLE = 1000
 RELEARN_SECONDS = 300
+SCHEMA_RECHECK_SECONDS = 2.0
 STATEMENT_TIMEOUT_MS = 60_000
 T = TypeVar("T")
 _NUMERIC = ("smallint", "integer", "bigint", "numeric", "real", "double precision")
@@ -54,6 +55,7 @@ class _Learned:
         self.types = types  # our field -> the column's type (format_type)
         self.indexed = indexed  # our fields some index starts with
         self.at = time.monotonic()
+        self.checked = self.at  # the last time a query confirmed it
 
 
 class PostgresTaskSource(SyncEngine):
@@ -164,6 +166,7 @@ class PostgresTaskSource(SyncEngine):
         learned = self._learned
         if learned is None or time.monotonic() - learned.at > RELEARN_SECONDS:
             learned = self._learned = self._learn(conn)
+        learned.checked = time.monotonic()
         return learned
 
     def _learn(self, conn: Any) -> _Learned:
@@ -252,6 +255,10 @@ class PostgresTaskSource(SyncEngine):
         return detection
 
     async def schema(self) -> SourceSchema:
+        """What the table offers; checked again at most every SCHEMA_RECHECK_SECONDS between queries."""
+        learned = self._learned
+        if learned is not None and time.monotonic() - learned.checked < SCHEMA_RECHECK_SECONDS:
+            return learned.schema
         return await self._run(lambda conn, learned: learned.schema)
 
     # -- SQL pieces --------------------------------------------------------------------------------------

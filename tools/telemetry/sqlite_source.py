@@ -39,7 +39,8 @@ from .windows import Window
 
 BUSY_TIMEOUT_MS = 5000
 SAMPLE = 1000  # values read from each end of the table to learn the time encoding
-RELEARN_SECONDS = 300  # the encoding is re-learned this often even when the schema did not change
+RELEARN_SECONDS = 300
+SCHEMA_RECHECK_SECONDS = 2.0  # `schema()` trusts a check this recent (saves a thread hop per call)
 T = TypeVar("T")
 
 
@@ -68,6 +69,7 @@ class _Learned:
         self.version = version
         self.stamp = stamp
         self.at = time.monotonic()
+        self.checked = self.at  # the last time a query confirmed it
 
 
 class SQLiteTaskSource(SyncEngine):
@@ -124,6 +126,7 @@ class SQLiteTaskSource(SyncEngine):
         learned = self._learned
         if learned is None or learned.version != version or time.monotonic() - learned.at > RELEARN_SECONDS:
             learned = self._learned = self._learn(conn, version)
+        learned.checked = time.monotonic()
         return learned
 
     def _table_columns(self, conn: sqlite3.Connection) -> list[str]:
@@ -200,6 +203,10 @@ class SQLiteTaskSource(SyncEngine):
         return detect_encoding(values, self.mapping.timestamp_format)
 
     async def schema(self) -> SourceSchema:
+        """What the table offers; checked again at most every SCHEMA_RECHECK_SECONDS between queries."""
+        learned = self._learned
+        if learned is not None and time.monotonic() - learned.checked < SCHEMA_RECHECK_SECONDS:
+            return learned.schema
         return await self._run(lambda conn, learned: learned.schema)
 
     # -- SQL pieces ------------------------------------------------------------------------------------
