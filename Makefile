@@ -7,10 +7,12 @@ STAMP  := $(VENV)/.installed
 .PHONY: install demo test lint bench clean
 
 $(STAMP): pyproject.toml setup.py
+	@echo "Installing self-improver and its dependencies into $(VENV) (first run only; about a minute)..."
 	.ci/system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $(STAMP)
+	@echo "Installed into $(VENV)."
 
 install: $(STAMP)
 

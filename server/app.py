@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 from importlib import resources as package_files
 
-from mcp.server.mcpserver import MCPServer
-
 from .config import Settings
 from .context import lifespan_for
 from .prompts import register_prompts
+from .protocol import SelfImproverServer
 from .registry import Toolset
 from .toolsets import code, errors, github, insights, memory, reports, telemetry
 
@@ -43,9 +42,9 @@ def selected_toolsets(settings: Settings) -> list[Toolset]:
     return [ALL_TOOLSETS[n] for n in names]
 
 
-def build_server(settings: Settings) -> MCPServer:
+def build_server(settings: Settings) -> SelfImproverServer:
     """A configured server; `--read-only` removes every writing tool and always wins over toolsets."""
-    server = MCPServer(
+    server = SelfImproverServer(
         SERVER_NAME,
         instructions=instructions(),
         lifespan=lifespan_for(settings),

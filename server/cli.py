@@ -8,12 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .config import Settings, load_settings
+from .version import package_version
 
 log = logging.getLogger("self_improver")
 
@@ -36,23 +38,56 @@ def _settings_flags() -> argparse.ArgumentParser:
     return common
 
 
+def port_number(text: str) -> int:
+    """An --port value: a whole number from 1 to 65535 (argparse says so, naming the flag)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535; got {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to 65535; got {port}")
+    return port
+
+
+def _demo_flags() -> argparse.ArgumentParser:
+    """The demo's own flags: it reads no config and keeps its state in its folder, so the others do not apply."""
+    demo = argparse.ArgumentParser(add_help=False)
+    demo.add_argument(
+        "--dir",
+        type=Path,
+        help="folder for the demo's telemetry, repo copy, memory, report and charts; kept after the run, "
+        "replaced by the next demo (default: <data dir>/demo, ~/.local/share/self-improver/demo)",
+    )
+    demo.add_argument("--now", help="the demo night's clock, ISO time (default 2026-02-16T00:17:00Z)")
+    demo.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return demo
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _settings_flags()
     parser = argparse.ArgumentParser(
         prog="self-improver", description="MCP server that helps an agent improve the system it runs in."
     )
+    parser.add_argument("--version", action="version", version=f"self-improver {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", parents=[common], help="run the MCP server (stdio by default)")
     serve.add_argument("--http", action="store_true", help="serve streamable HTTP at /mcp instead of stdio")
     serve.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8765, help="HTTP port (default 8765)")
+    serve.add_argument("--port", type=port_number, default=8765, help="HTTP port (default 8765)")
     serve.add_argument("--toolsets", help="comma-separated toolsets to expose (default: all)")
     serve.add_argument(
         "--read-only", action="store_true", default=None, help="expose only tools that write nothing"
     )
 
-    sub.add_parser("demo", parents=[common], help="build demo telemetry and answer the nightly questions")
+    sub.add_parser(
+        "demo",
+        parents=[_demo_flags()],
+        help="the whole nightly loop on demo data, in a folder that is kept",
+        description="Build the seed article's night, answer its questions over MCP, fix two errors on a copy "
+        "of the example repo, open pull requests on the local provider, and judge the fixes three weeks "
+        "later. Works on its own data in its own folder: your config file and telemetry are not used.",
+    )
 
     ingest = sub.add_parser(
         "ingest", parents=[common], help="import tasks from a JSON Lines file or an OTLP JSON trace file"
@@ -74,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         "as tasks. Same token rules as serve --http: SELF_IMPROVER_HTTP_TOKEN, required off loopback.",
     )
     collect.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    collect.add_argument("--port", type=int, default=4318, help="port (default 4318, OTLP/HTTP's usual port)")
+    collect.add_argument(
+        "--port", type=port_number, default=4318, help="port (default 4318, OTLP/HTTP's usual port)"
+    )
     collect.add_argument(
         "--queue-spans",
         type=int,
@@ -154,6 +191,19 @@ PASSTHROUGH = {"cluster", "memory"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # inside the try: a reader that went away shows up here, not at exit
+        return code
+    except BrokenPipeError:
+        # `self-improver config show | head`: the reader has what it wanted; stop quietly, like any Unix
+        # tool, with the status of a process ended by SIGPIPE (128 + 13).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing more can reach the pipe, not even at exit
+        return 141
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command not in PASSTHROUGH:
@@ -171,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from .app import build_server
-    from .http import serve_http
+    from .http import PortUnavailable, serve_http
 
     try:
         server = build_server(settings)
@@ -180,7 +230,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if args.http:
         token = settings.http_token.get_secret_value() if settings.http_token else None
-        serve_http(server, args.host, args.port, token, settings)
+        try:
+            serve_http(server, args.host, args.port, token, settings)
+        except PortUnavailable as exc:
+            print(f"self-improver serve: {exc}", file=sys.stderr)
+            return 2
     else:
         server.run("stdio")
     return 0
@@ -214,6 +268,13 @@ def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.queue_spans < 1 or args.max_body_mb <= 0:
         print("self-improver collect: --queue-spans and --max-body-mb must be more than 0", file=sys.stderr)
+        return 2
+    from .http import PortUnavailable, bind_port
+
+    try:
+        bind_port(args.host, args.port).close()  # a port in use is said plainly, before anything starts
+    except PortUnavailable as exc:
+        print(f"self-improver collect: {exc}", file=sys.stderr)
         return 2
     return serve_collect(
         settings, args.host, args.port, args.queue_spans, max(1, int(args.max_body_mb * 1024 * 1024))
@@ -316,7 +377,7 @@ def _ingest_otlp(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from .demo import run_demo
 
-    return run_demo(settings)
+    return run_demo(settings, args.dir)
 
 
 def cmd_cluster(args: argparse.Namespace, settings: Settings) -> int:
@@ -335,7 +396,7 @@ def cmd_nightly(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
     from ..tools.nightly.console import NightlyConsole
-    from ..tools.nightly.run import Observers, run_nightly
+    from .nightly import Observers, run_nightly
 
     if not 7 <= args.chart_days <= 90:
         print("self-improver nightly: --chart-days must be from 7 to 90", file=sys.stderr)

@@ -16,6 +16,7 @@ from mcp.server.mcpserver import Context
 
 from ..tools.telemetry.day_counts import DayCountCache
 from ..tools.telemetry.source import TelemetryStore, open_source
+from . import tool_log
 from .config import Settings
 
 if TYPE_CHECKING:  # the stores below load with their first use, not at start-up
@@ -123,9 +124,15 @@ def resources(ctx: Context) -> AppResources:
 
 
 def progress_reporter(ctx: Context) -> Callable[[float, float, str], Awaitable[None]]:
-    """Domain code reports progress as (done, total, message); this forwards it as MCP notifications."""
+    """Domain code reports progress as (done, total, message); this forwards it as MCP progress
+    notifications, and as log notifications: the first at `info` (long work has begun), later ones at
+    `debug`."""
+    started = False
 
     async def report(done: float, total: float, message: str) -> None:
+        nonlocal started
         await ctx.report_progress(done, total, message)
+        await tool_log.send(ctx, "debug" if started else "info", message)
+        started = True
 
     return report

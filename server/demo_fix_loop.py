@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from mcp import Client, StdioServerParameters
+
+from ..tools.support.git_runner import run_git
 
 EXAMPLE_REPO = Path(__file__).resolve().parent.parent / "examples" / "email_agent_repo"
 REPO_NAME = "email-agent"
@@ -76,15 +77,14 @@ def prepare_repo(workdir: Path) -> Path:
     """Copy the example agent into a fresh git repository with one commit on main."""
     repo = workdir / "email-agent"
     shutil.copytree(EXAMPLE_REPO, repo, ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
-    env = {
-        **os.environ,
+    identity = {
         "GIT_AUTHOR_NAME": "demo",
         "GIT_AUTHOR_EMAIL": "demo@localhost",
         "GIT_COMMITTER_NAME": "demo",
         "GIT_COMMITTER_EMAIL": "demo@localhost",
     }
     for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "email agent"]):
-        subprocess.run(["git", "-C", str(repo), *args], check=True, env=env, capture_output=True)
+        run_git(repo, *args, env=identity)
     return repo
 
 

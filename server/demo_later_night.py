@@ -1,4 +1,4 @@
-"""The demo's later night: the fixes are merged, two weeks pass, and the nightly job judges them.
+"""The demo's later night: the fixes are merged, three weeks pass, and the nightly job judges them.
 
 A reviewer merges both pull requests on Feb 16 at 10:00 (the local provider records it); the telemetry
 then gains three weeks of traffic in which the fixed failures no longer occur; `self-improver nightly`
@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..examples.demo_telemetry import extend_demo_db
-from ..tools.nightly.run import run_nightly
 from .config import Settings, load_settings
 from .context import AppResources
+from .nightly import NightlyResult, run_nightly
 
 MERGE_DELAY = timedelta(hours=9, minutes=43)  # 00:17 + 9:43 = 10:00, the reviewer's morning
 LATER = timedelta(days=21)
@@ -42,7 +42,7 @@ def _section(report: str, heading: str) -> str:
 
 def run_later_night(
     config: Path, telemetry_db: Path, data_dir: Path, night: datetime, opened: list[dict[str, Any]], repo: str
-) -> int:
+) -> NightlyResult:
     merged_at = night + MERGE_DELAY
     merge_settings = load_settings(config, telemetry_db=telemetry_db, data_dir=data_dir, now=merged_at)
     asyncio.run(_merge(merge_settings, repo, [pr["number"] for pr in opened]))
@@ -57,9 +57,9 @@ def run_later_night(
     result = run_nightly(settings, now=later, config_file=config)
     print(
         f"\n`self-improver nightly` at {later:%Y-%m-%d %H:%M} UTC: {result.outcome}. It wrote a markdown report "
-        f"with {len(result.chart_paths)} SVG chart(s) (in the demo's temp dir); its verdicts:\n"
+        f"with {len(result.chart_paths)} SVG chart(s), {result.report_path}; its verdicts:\n"
     )
     if result.report_path and result.report_path.is_file():
         report = result.report_path.read_text(encoding="utf-8")
         print(_section(report, "## Merged fixes and verdicts"))
-    return result.exit_code
+    return result

@@ -10,9 +10,11 @@ without a request (their id then gets 404 and the client initialises again).
 
 from __future__ import annotations
 
+import errno
 import hmac
 import ipaddress
 import logging
+import socket
 from typing import Any
 
 import uvicorn
@@ -118,14 +120,51 @@ def http_app(
     return BearerTokenGate(app, token) if token else app
 
 
+class PortUnavailable(RuntimeError):
+    """The address cannot be listened on (in use, not ours, not an address of this machine)."""
+
+
+def bind_port(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port), before anything says it is serving; a clear error when not."""
+    if not 1 <= port <= 65535:
+        raise PortUnavailable(f"port must be from 1 to 65535; got {port}")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise PortUnavailable(
+            f"cannot listen on {host}: not an address of this machine ({exc.strerror})"
+        ) from exc
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortUnavailable(
+                f"port {port} on {host} is in use (another self-improver?): stop it or choose another --port"
+            ) from exc
+        raise PortUnavailable(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock
+
+
 def serve_http(
     server: MCPServer, host: str, port: int, token: str | None, settings: Settings | None = None
 ) -> None:
-    app = http_app(server, host, token, port, settings)
+    """Serve until stopped. The port is bound first, so a port that is taken is a PortUnavailable before
+    anything (the OTLP receiver, "serving ...") is started or logged."""
+    sock = bind_port(host, port)
+    try:
+        app = http_app(server, host, token, port, settings)
+    except BaseException:
+        sock.close()
+        raise
     log.info(
         "serving MCP over streamable HTTP at http://%s:%d/mcp%s",
-        host,
+        f"[{host}]" if ":" in host else host,
         port,
         " (token required)" if token else "",
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -31,3 +31,10 @@ def test_demo_answers_the_nightly_questions_and_opens_two_checked_pull_requests(
     rows = {line.split("|")[1].strip(): line for line in verdicts.splitlines() if line.startswith("| #")}
     assert "**fixed**" in rows["#2"] and "**inconclusive**" in rows["#1"]
     assert "more tasks after the merge" in verdicts
+    # The demo's folder outlives the run and the output says where the report and charts are.
+    folder = tmp_path / "self-improver" / "demo"
+    assert f"The demo works in {folder}" in out
+    report = folder / "data" / "reports" / "nightly-2026-03-09.md"
+    assert f"  report  {report}" in out and report.is_file()
+    assert len(list(report.parent.glob("nightly-2026-03-09-*.svg"))) == 2
+    assert "examples/self-improver.toml" in out

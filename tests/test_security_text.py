@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from self_improver.server.nightly import run_nightly
 from self_improver.tools.errors.results import DayCount, ErrorCluster
 from self_improver.tools.nightly.charts import CountSeries, signature_panels
 from self_improver.tools.nightly.report import code
-from self_improver.tools.nightly.run import run_nightly
 from self_improver.tools.pulls import evidence
 from self_improver.tools.support.text import code_span, fenced_block, strip_control, strip_control_deep
 
@@ -154,9 +154,13 @@ async def test_tool_results_and_errors_carry_no_terminal_escapes(make_settings, 
 
     db = tmp_path / "escapes.db"
     conn = sqlite3.connect(db)
-    conn.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, status TEXT, error TEXT, created_at TEXT, agent TEXT)")
+    conn.execute(
+        "CREATE TABLE tasks (id INTEGER PRIMARY KEY, status TEXT, error TEXT, created_at TEXT, agent TEXT)"
+    )
     hostile = "boom \x1b[2J\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\ done"
-    conn.execute("INSERT INTO tasks VALUES (1, 'failed', ?, '2026-02-15 10:00:00', ?)", (hostile, "agent\x07\x1b[31m"))
+    conn.execute(
+        "INSERT INTO tasks VALUES (1, 'failed', ?, '2026-02-15 10:00:00', ?)", (hostile, "agent\x07\x1b[31m")
+    )
     conn.commit()
     conn.close()
     settings = make_settings(telemetry_db=db, now=datetime(2026, 2, 16, tzinfo=UTC))

@@ -33,10 +33,10 @@ OptionalSignature = Annotated[
         min_length=6,
         max_length=64,
         pattern=r"^[0-9a-f]+$",
-        description="The signature the fix addressed, from top_errors, e.g. '3b8fe4199281'.",
+        description="The signature the fix addressed, e.g. '3b8fe4199281'.",
     ),
 ]
-WindowDays = Annotated[int, Field(ge=1, le=90, description="Days in the window on this side of the merge.")]
+WindowDays = Annotated[int, Field(ge=1, le=90, description="Days on this side of the merge.")]
 
 
 def _fix_resolver(app: object, pr_number: int | None, merged_at: str | None) -> impact.FixResolver | None:
@@ -61,31 +61,24 @@ def _fix_resolver(app: object, pr_number: int | None, merged_at: str | None) -> 
 async def measure_impact(
     ctx: Context,
     signature: OptionalSignature = None,
-    pr_number: Annotated[
-        int | None, Field(None, ge=1, description="The merged pull request, recorded with the verdict.")
-    ] = None,
+    pr_number: Annotated[int | None, Field(None, ge=1, description="The merged pull request.")] = None,
     merged_at: Annotated[
         str | None,
         Field(
             None,
             max_length=40,
-            description="When the fix was merged (ISO 8601; UTC if it has Z, else the configured timezone).",
+            description="Merge time, ISO 8601 (no offset: configured timezone).",
         ),
     ] = None,
     before_days: WindowDays = 7,
     after_days: WindowDays = 7,
     agent: Agent = None,
 ) -> ImpactResult:
-    """Verify a merged fix: the signature's failures per 1000 tasks before vs after the merge, with an
-    exact 95% interval of the rate ratio and a verdict you can report as is.
+    """Did a merged fix work? The signature's failures per 1000 tasks before vs after the merge, with an
+    exact 95% interval of the rate ratio and a verdict to report as is.
 
-    Use it on later nights for every merged fix (never compare two single days by eye). Returns counts,
-    task totals, rates per 1000, rate_ratio (after/before), ci_low/ci_high, verdict (fixed, improved,
-    worse, no_change, inconclusive) and a one-sentence reason; for inconclusive, tasks_needed_after says
-    how many more tasks must run first. The same is given for all failures, split into existing and new
-    signatures (failure_breakdown). A `worse` verdict marks the signature regressed: flag the PR. The
-    verdict is stored once in memory (repeats only refresh its numbers). Narrow with agent; widen
-    before_days/after_days for rare signatures.
+    Use it on later nights for every merged fix. For inconclusive, tasks_needed_after says how long
+    to wait; `worse` marks the signature regressed: flag the PR. Widen the windows for rare signatures.
     Example: measure_impact(signature="3b8fe4199281", pr_number=42, merged_at="2026-02-09T14:00:00Z").
     """
     app = resources(ctx)
@@ -114,20 +107,17 @@ async def slow_operations(
         int, Field(ge=1, le=30, description="Recent window: full days before today, plus today.")
     ] = 7,
     baseline_days: Annotated[
-        int, Field(ge=1, le=90, description="Baseline: this many days before the recent window.")
+        int, Field(ge=1, le=90, description="Baseline days before the recent window.")
     ] = 28,
     limit: Annotated[int, Field(ge=1, le=100, description="Most operations to return.")] = 10,
-    only_flagged: Annotated[bool, Field(description="Return only operations flagged as slower.")] = False,
+    only_flagged: Annotated[bool, Field(description="Only operations flagged as slower.")] = False,
 ) -> SlowOperations:
-    """Find task types (task_name per agent) whose durations grew: p50/p95 of the recent window vs a
-    baseline, with sample counts and a significance test.
+    """Task types (task_name per agent) that got slower: p50/p95 of the recent days vs a baseline,
+    with a significance test.
 
-    Use it in the nightly run after the error review, to catch slowdowns that do not fail yet. Flagged
-    operations (listed first) have >= 20 samples in each window, p95 at least 1.5x and +100 ms, and
-    p < 0.01; others carry the reason they were not flagged. Durations come from duration_ms, or from
-    started_at/finished_at when it is missing (`duration_source`, `unavailable_fields`). When has_more
-    is true, raise limit or set only_flagged=true.
-    Example: slow_operations(days=7, baseline_days=28, only_flagged=True).
+    Use it after the error review, to catch slowdowns that do not fail yet. Flagged operations come
+    first. When has_more, raise limit or set only_flagged=true.
+    Example: slow_operations(days=7, only_flagged=True).
     """
     app = resources(ctx)
     return await slow.slow_operations(

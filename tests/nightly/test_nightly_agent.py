@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from nightly.night_helpers import NIGHT
 from self_improver.server.cli import main
-from self_improver.tools.nightly.run import run_nightly
+from self_improver.server.nightly import run_nightly
 from self_improver.tools.nightly.runs import RunRecords
 
 CHECKING_AGENT = """

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from nightly.night_helpers import add_fix_branch
 from self_improver.server.context import AppResources
+from self_improver.server.nightly import run_nightly_async
 from self_improver.tools.errors.reports import top_errors
-from self_improver.tools.nightly.run import run_nightly_async
 from self_improver.tools.nightly.runs import RunRecords
 
 MERGED_AT = "2026-02-12T12:00:00Z"

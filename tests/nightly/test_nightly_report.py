@@ -5,6 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
+from self_improver.server.nightly import run_nightly
 from self_improver.tools.nightly.charts import (
     CountSeries,
     MergeMark,
@@ -14,7 +15,6 @@ from self_improver.tools.nightly.charts import (
     signature_panels,
 )
 from self_improver.tools.nightly.report import code, fenced
-from self_improver.tools.nightly.run import run_nightly
 
 HOSTILE = '</text><script>alert(1)</script> & \x00\x1b[31m "quoted" ``` | `tick`'
 

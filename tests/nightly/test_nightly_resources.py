@@ -9,7 +9,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 from nightly.night_helpers import NIGHT
 from self_improver.server.app import build_server
-from self_improver.tools.nightly.run import run_nightly_async
+from self_improver.server.nightly import run_nightly_async
 
 
 async def test_latest_and_dated_reports_and_charts_are_resources(night_settings) -> None:

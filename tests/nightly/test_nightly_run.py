@@ -18,10 +18,10 @@ from self_improver.examples.demo_telemetry import (
     YESTERDAY_FAILED,
 )
 from self_improver.server.cli import main
+from self_improver.server.nightly import run_nightly
 from self_improver.tools.memory import service as memory
 from self_improver.tools.memory.store import open_store
 from self_improver.tools.nightly.lock import NightlyLock
-from self_improver.tools.nightly.run import run_nightly
 from self_improver.tools.nightly.runs import RunRecords
 from self_improver.tools.pulls.service import PullRequestService
 from self_improver.tools.support.problems import UnavailableError

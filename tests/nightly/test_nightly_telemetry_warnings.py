@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from self_improver.server.cli import main
+from self_improver.server.nightly import EXIT_CODES, run_nightly
 from self_improver.tools.nightly import steps
-from self_improver.tools.nightly.run import EXIT_CODES, run_nightly
 from self_improver.tools.nightly.runs import RunRecords
 from self_improver.tools.telemetry.mapping import TelemetryMapping
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from nightly.night_helpers import commit, git
 from self_improver.examples.demo_telemetry import DEMO_ANCHOR, build_demo_db
 from self_improver.server.context import AppResources
+from self_improver.server.nightly import run_nightly_async
 from self_improver.tools.errors.reports import top_errors
-from self_improver.tools.nightly.run import run_nightly_async
 from self_improver.tools.pulls.merge_policy import AutoMergePolicy
 
 MERGED_AT = datetime.fromisoformat("2026-02-11T12:00:00+00:00")

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors.redact import redact_secrets
+from ..support.git_runner import git_text
 from ..support.problems import ToolInputError
-from .git import git_text
 from .models import CheckResult
 from .repos import Repo
 from .sandbox import Sandbox, SandboxMode, plan_sandbox, unconfined_environment

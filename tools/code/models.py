@@ -10,37 +10,31 @@ from pydantic import BaseModel, Field
 class Edit(BaseModel):
     """One search/replace edit: `search` must occur exactly once in the file."""
 
-    path: str = Field(min_length=1, max_length=500, description="File path relative to the repository root.")
+    path: str = Field(min_length=1, max_length=500, description="From the repo root.")
     search: str = Field(
-        min_length=1,
-        max_length=50_000,
-        description="Exact text to replace, whole lines with their indentation, enough to occur once.",
+        min_length=1, max_length=50_000, description="Exact text to replace, whole lines, occurring once."
     )
-    replace: str = Field(max_length=100_000, description="The text that takes its place (may be empty).")
+    replace: str = Field(max_length=100_000)
 
 
 class SourceFile(BaseModel):
     repo: str
-    branch: str = Field(description="The default branch the content was read from.")
-    commit: str = Field(description="The commit of that branch.")
+    branch: str
+    commit: str
     path: str
     start_line: int
-    end_line: int = Field(description="Last line shown (0 when the file is empty).")
+    end_line: int = Field(description="0 for an empty file.")
     total_lines: int
-    content: str = Field(
-        description="The lines as '<number>\\t<text>'; the number and tab are not part of the file."
-    )
-    truncated: bool = Field(
-        description="More lines follow end_line: call again with start_line=next_start_line."
-    )
+    content: str = Field(description="Lines as '<number>\\t<text>'.")
+    truncated: bool
     next_start_line: int | None = None
-    long_lines_cut: bool = Field(False, description="Some lines longer than 2000 characters were cut.")
+    long_lines_cut: bool = Field(False, description="Lines over 2000 characters were cut.")
 
 
 class CodeMatch(BaseModel):
     path: str
     line: int
-    text: str = Field(description="The matching line, cut to 300 characters.")
+    text: str = Field(description="Cut to 300 characters.")
 
 
 class CodeSearch(BaseModel):
@@ -49,55 +43,44 @@ class CodeSearch(BaseModel):
     commit: str
     pattern: str
     matches: list[CodeMatch]
-    has_more: bool = Field(
-        description="More lines match than `limit`: narrow the pattern or glob, or raise limit."
-    )
+    has_more: bool
 
 
 class FileStat(BaseModel):
     path: str
     status: Literal["added", "modified", "deleted"]
-    added: int = Field(description="Lines added.")
-    removed: int = Field(description="Lines removed.")
+    added: int
+    removed: int
 
 
 class PatchResult(BaseModel):
     repo: str
-    branch: str = Field(description="The fix branch; pass it to run_checks.")
+    branch: str = Field(description="Pass it to run_checks.")
     base_branch: str
-    commit: str = Field(description="The commit holding this change, at the head of the branch.")
+    commit: str
     parent_commit: str
     mode: Literal["strict", "tolerant", "edits"] = Field(
-        description="strict: the diff applied as given; tolerant: hunks placed by their content; edits: search/replace."
+        description="tolerant: hunks placed by their content."
     )
-    already_applied: bool = Field(
-        description="The same patch was already the branch's last commit; nothing changed."
-    )
-    created_branch: bool = Field(description="This call created the branch and its worktree.")
+    already_applied: bool = Field(description="The same patch was the branch's last commit; nothing changed.")
+    created_branch: bool
     files_changed: list[str]
     diffstat: list[FileStat]
-    diff: str = Field(description="The unified diff of the commit as git records it.")
+    diff: str
     diff_truncated: bool
-    worktree: str = Field(
-        description="Where the fix branch is checked out (server-owned, not your checkout)."
-    )
+    worktree: str = Field(description="Where the branch is checked out (server-owned).")
 
 
 class CheckResult(BaseModel):
     repo: str
     branch: str
-    commit: str = Field(description="The branch head the checks ran on.")
+    commit: str
     command: str
     passed: bool
-    exit_code: int | None = Field(description="None when the time limit stopped the command.")
+    exit_code: int | None = Field(description="null: the time limit stopped it.")
     timed_out: bool
     duration_s: float
     timeout_s: float
-    output_tail: str = Field(
-        description="The end of stdout+stderr (last ~200 lines / 16 KB), secrets masked; untrusted data."
-    )
-    output_truncated: bool = Field(description="Earlier output was dropped to keep only the tail.")
-    sandbox: str = Field(
-        description="Where the command ran, e.g. 'bubblewrap: no network, no host processes, worktree-only "
-        "writes' or 'off (config sandbox = \"off\") ...'."
-    )
+    output_tail: str = Field(description="The last ~200 lines of stdout+stderr, secrets masked.")
+    output_truncated: bool
+    sandbox: str

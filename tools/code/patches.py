@@ -10,9 +10,9 @@ import hashlib
 import json
 from pathlib import Path
 
+from ..support.git_runner import IDENTITY, GitError, git_text, run_git
 from ..support.problems import NotFoundError, ToolInputError
 from .edits import apply_edit
-from .git import IDENTITY, GitError, git_text, run_git
 from .models import Edit, FileStat, PatchResult
 from .paths import clean_relative_path, denied_by, ensure_allowed, resolve_for_write
 from .repos import Repo
@@ -259,7 +259,9 @@ def stage(root: Path, paths: list[str]) -> None:
 
 def staged_changes(root: Path, denied: list[str]) -> list[tuple[str, str]]:
     """(status A/M/D, path) of the staged change, re-checked against the rules whatever applied it."""
-    out = run_git(root, "diff", "--cached", "--raw", "-z", "--no-renames", "--no-ext-diff", "HEAD").stdout
+    out = run_git(
+        root, "diff", "--cached", "--raw", "-z", "--no-renames", "--no-ext-diff", "HEAD", "--"
+    ).stdout
     tokens = out.decode("utf-8", "surrogateescape").split("\0")
     changes: list[tuple[str, str]] = []
     for meta, path in zip(tokens[0::2], tokens[1::2], strict=False):
@@ -294,9 +296,9 @@ def commit_fix(root: Path, signature: str, title: str, patch_id: str, mode: str)
 
 def describe(fix: FixWorktree, commit: str, mode: str, already_applied: bool) -> PatchResult:
     root = fix.path
-    parent = git_text(root, "rev-parse", f"{commit}^")
-    numstat = git_text(root, "diff", "--numstat", "-z", "--no-renames", parent, commit).split("\0")
-    statuses = git_text(root, "diff", "--name-status", "-z", "--no-renames", parent, commit).split("\0")
+    parent = git_text(root, "rev-parse", "--verify", f"{commit}^")
+    numstat = git_text(root, "diff", "--numstat", "-z", "--no-renames", parent, commit, "--").split("\0")
+    statuses = git_text(root, "diff", "--name-status", "-z", "--no-renames", parent, commit, "--").split("\0")
     status_of = dict(zip(statuses[1::2], statuses[0::2], strict=False))
     names = {"A": "added", "D": "deleted"}
     stats = []
@@ -323,6 +325,7 @@ def describe(fix: FixWorktree, commit: str, mode: str, already_applied: bool) ->
         "--dst-prefix=b/",
         parent,
         commit,
+        "--",
     )
     return PatchResult(
         repo=fix.repo.name,
@@ -352,7 +355,7 @@ def _patch_id(diff: str | None, edits: list[Edit] | None) -> str:
 
 
 def _trailer(root: Path, commit: str, key: str) -> str | None:
-    message = git_text(root, "log", "-1", "--format=%B", commit)
+    message = git_text(root, "log", "-1", "--format=%B", commit, "--")
     for line in message.splitlines():
         if line.startswith(f"{key}: "):
             return line.split(": ", 1)[1].strip()

@@ -11,8 +11,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..support.git_runner import GitError, check_ref, git_text, run_git
 from ..support.problems import NotFoundError, UnavailableError
-from .git import GitError, git_text, run_git
 from .repo_config import RepoConfig
 
 
@@ -61,7 +61,7 @@ class Repo:
 
     def default_commit(self) -> str:
         """The commit the local default branch points at (never the checkout's HEAD)."""
-        ref = f"refs/heads/{self.default_branch}"
+        ref = f"refs/heads/{check_ref(self.default_branch, 'default_branch')}"
         found = self.git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
         if found.returncode != 0:
             branches = self.local_branches()
@@ -77,6 +77,7 @@ class Repo:
         return [line for line in out.splitlines() if line]
 
     def branch_commit(self, branch: str) -> str | None:
+        check_ref(branch, "branch")
         found = self.git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
         return found.stdout.decode().strip() if found.returncode == 0 else None
 

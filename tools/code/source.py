@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import difflib
 import re
-import subprocess
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from ..errors.redact import has_private_key, redact_lines, redact_secrets
+from ..support.git_runner import git_text, popen_git
 from ..support.problems import NotFoundError, ToolInputError
-from .git import SAFE_CONFIG, git_env, git_text
 from .models import CodeMatch, CodeSearch, SourceFile
 from .paths import clean_relative_path, denied_by, ensure_allowed
 from .repos import Repo
@@ -158,18 +157,11 @@ def search_code(
         raise ToolInputError("pattern is empty: give a regular expression, e.g. 'def send_email'")
     pathspec = _glob_pathspec(glob)
     commit = repo.default_commit()
-    args = ["git", *SAFE_CONFIG, "grep", "-n", "-I", "-E", "-z", "--full-name", "--no-color"]
+    args = ["grep", "-n", "-I", "-E", "-z", "--full-name", "--no-color"]
     if ignore_case:
         args.append("-i")
     args += ["-e", pattern, commit, "--", *pathspec]
-    process = subprocess.Popen(
-        args,
-        cwd=repo.path,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=git_env(),
-    )
+    process = popen_git(repo.path, *args)
     timed_out = threading.Event()
 
     def stop() -> None:

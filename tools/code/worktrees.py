@@ -15,8 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..support.git_runner import GitError, run_git
 from ..support.problems import NotFoundError, ToolInputError, UnavailableError
-from .git import GitError, run_git
 from .repos import Repo
 
 log = logging.getLogger("self_improver.code")
@@ -189,7 +189,7 @@ def _head(path: Path) -> str:
 
 def _reset_clean(path: Path, commit: str) -> None:
     """Make the fix worktree exactly `commit` (ignored files such as caches stay)."""
-    run_git(path, "reset", "--hard", "--quiet", commit)
+    run_git(path, "reset", "--hard", "--quiet", commit, "--")
     run_git(path, "clean", "-f", "-d", "--quiet")
 
 

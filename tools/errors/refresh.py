@@ -2,12 +2,21 @@
 
 Each distinct (error, error_type, traceback) text is analysed once, however many tasks share it.
 Cost: O(new failed tasks) per run, plus one indexed range read of the overlap window.
+
+Upgrades of the fingerprinting algorithm (`fingerprint.SIGNATURE_ALGORITHM`) keep the stored names: the
+first refresh under a new algorithm re-analyses the failed tasks of the `CARRY_OVER_DAYS` before the
+previous refresh, which all have a signature (`carry_over`); each name the new algorithm computes for them becomes an alias of
+the stored name of most of those tasks (unless it is one of those names itself). From then on a new task
+gets the stored name its computed name continues; a computed name never seen at the upgrade falls back to
+the one older signature with the same type and template, if exactly one exists. An upgrade may thus
+leave two old groups apart that the new algorithm would merge, but it never splits a group or renames it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -16,6 +25,7 @@ from typing import Any
 from ..telemetry.source import TelemetryStore
 from ..telemetry.windows import Window, utc_text
 from .clusterer import PendingMessage, SignatureClusterer
+from .fingerprint import SIGNATURE_ALGORITHM
 from .models import ErrorSignature
 from .signature_store import FIRST_RUN_LOOKBACK, OVERLAP, Assignment, SignatureStore
 
@@ -23,6 +33,7 @@ Progress = Callable[[float, float, str], Awaitable[None]]
 # Log-style signatures seen within this long seed the template miner on later nights.
 SHAPE_MEMORY = timedelta(days=90)
 BATCH = 20_000
+CARRY_OVER_DAYS = 30  # tasks re-analysed when the algorithm changes, to map new names to stored ones
 # Digit runs and hex ids with a digit: texts that differ only there mask to the same tokens.
 _DIGITS = re.compile(r"(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{6,}|\d+")
 
@@ -54,6 +65,9 @@ async def refresh_signatures(
         if token == last_token and (since is None or since >= last_covered):
             return RefreshReport(scanned=0, new_tasks=0, new_signatures=0)  # nothing changed since
     await asyncio.to_thread(store.forget_coverage_unless, telemetry.identity())
+    algorithm = SIGNATURE_ALGORITHM
+    if await asyncio.to_thread(store.needs_carry_over, algorithm):
+        await carry_over(telemetry, store, algorithm, source_root)
     watermark = await asyncio.to_thread(store.watermark)
     covered = await asyncio.to_thread(store.covered_from)
     end = now + timedelta(seconds=1)
@@ -68,7 +82,7 @@ async def refresh_signatures(
     totals = [0, 0, 0]
     for start, stop, moves in spans:
         scanned, added, new = await _cluster_span(
-            telemetry, store, Window(start, stop, start.date(), stop.date()), source_root, progress
+            telemetry, store, Window(start, stop, start.date(), stop.date()), source_root, progress, algorithm
         )
         totals = [totals[0] + scanned, totals[1] + added, totals[2] + new]
         await asyncio.to_thread(store.mark_covered, start, now if moves else None)
@@ -84,6 +98,7 @@ async def _cluster_span(
     window: Window,
     source_root: str | None,
     progress: Progress | None,
+    algorithm: int,
 ) -> tuple[int, int, int]:
     """Cluster one span batch by batch: memory stays bounded by a batch, whatever the span holds."""
     analysed: dict[Key, ErrorSignature] = {}  # traceback analyses are stateless: kept across batches
@@ -95,13 +110,15 @@ async def _cluster_span(
         keys = [(t.error or "", t.error_type, t.traceback) for t in batch]
         shapes = await asyncio.to_thread(store.log_shapes, telemetry.now() - SHAPE_MEMORY)
         found = signatures_for(list(dict.fromkeys(keys)), shapes, source_root, analysed)
+        computed = {sig.signature: (sig.signature, sig.error_type, sig.template) for sig, _ in found.values()}
+        continued = await asyncio.to_thread(store.continued_names, list(computed.values()), algorithm)
         assignments = []
         for task, key in zip(batch, keys, strict=True):
             sig, shape = found[key]
             assignments.append(
                 Assignment(
                     task_id=task.id,
-                    signature=sig.signature,
+                    signature=continued.get(sig.signature, sig.signature),
                     title=sig.title,
                     error_type=sig.error_type,
                     template=sig.template,
@@ -112,11 +129,45 @@ async def _cluster_span(
             )
         names = {a.signature for a in assignments}
         known = set((await asyncio.to_thread(store.signatures, names)).keys())
-        added += await asyncio.to_thread(store.record, assignments)
+        added += await asyncio.to_thread(store.record, assignments, algorithm)
         new += len(names - known)
         if progress:
             await progress(scanned, scanned + BATCH, f"clustering failures: {scanned} read, {added} new")
     return scanned, added, new
+
+
+async def carry_over(
+    telemetry: TelemetryStore, store: SignatureStore, algorithm: int, source_root: str | None = None
+) -> dict[str, str]:
+    """Map the names `algorithm` computes to the stored names of older algorithms they continue, from the
+    failed tasks of the CARRY_OVER_DAYS before the last refresh that already have one; records the aliases
+    and marks the store as up to date with `algorithm`. Returns computed name -> stored name (identities
+    left out)."""
+    now = telemetry.now()
+    last = await asyncio.to_thread(store.watermark) or now
+    start = last - timedelta(days=CARRY_OVER_DAYS)
+    window = Window(start, last + timedelta(seconds=1), start.date(), last.date())
+    votes: dict[str, Counter[str]] = {}
+    analysed: dict[Key, ErrorSignature] = {}
+    shapes = await asyncio.to_thread(store.log_shapes, now - SHAPE_MEMORY)
+    async for batch in telemetry.source.failed_tasks(window, BATCH):
+        stored = await asyncio.to_thread(store.assigned, [t.id for t in batch])
+        older = [t for t in batch if t.id in stored and stored[t.id][1] < algorithm]
+        if not older:
+            continue
+        if len(analysed) > ANALYSIS_CACHE:
+            analysed.clear()
+        keys = [(t.error or "", t.error_type, t.traceback) for t in older]
+        found = signatures_for(list(dict.fromkeys(keys)), shapes, source_root, analysed)
+        for task, key in zip(older, keys, strict=True):
+            votes.setdefault(found[key][0].signature, Counter())[stored[task.id][0]] += 1
+    aliases = {
+        computed: max(sorted(counts), key=lambda name: counts[name])
+        for computed, counts in votes.items()
+        if computed not in counts  # a computed name that is one of the stored names it covers stays itself
+    }
+    await asyncio.to_thread(store.finish_carry_over, aliases, algorithm)
+    return aliases
 
 
 def signatures_for(

@@ -25,7 +25,7 @@ from .redact import redact_secrets
 from .refresh import Progress, refresh_signatures
 from .results import DayCount, ErrorCluster, ErrorGroup, FrameContext, RelatedSignature, TopErrors, Variant
 from .signature_store import SignatureStore
-from .source_context import locate, read_context
+from .source_context import MAX_FILE_BYTES, locate, read_context
 
 MAX_TEXT = 500
 MAX_TRACEBACK = 6000
@@ -297,16 +297,45 @@ def _all_time(ctx: ErrorContext) -> Window:
 
 def _frame_context(frame: Any, ctx: ErrorContext) -> FrameContext:
     """A frame with the lines around it from the repo; telemetry text and source lines are redacted, and
-    denied or secret files (`.env`, `.git/`, keys) are never read (see source_context)."""
+    denied or secret files (`.env`, `.git/`, keys) are never read (see source_context). When no lines
+    can be shown, `source_note` says why, so the host knows whether to configure, fetch or look elsewhere."""
     root = ctx.repo_root.resolve() if ctx.repo_root else None
     found = locate(frame.file, root) if root else None
+    source = read_context(found, frame.line, redact_emails=ctx.redact_emails) if found else []
+    note = None
+    if root is None:
+        note = "no repo_root is configured: set repo_root to a local checkout of this code to see its lines"
+    elif found is None:
+        note = (
+            "the file is not under repo_root (no ending of its path exists there; secret and denied files are "
+            "never read): check that repo_root is a checkout of the code that failed, or use read_source"
+        )
+    elif not source and frame.line is None:
+        note = "the traceback gives no line number for this frame"
+    elif not source:
+        try:
+            size = found.stat().st_size
+            lines = None if size > MAX_FILE_BYTES else len(found.read_bytes().splitlines())
+        except OSError as exc:
+            note = f"the file could not be read ({exc.strerror or type(exc).__name__})"
+        else:
+            if lines is None:
+                note = f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB and is not read"
+            elif not 1 <= frame.line <= lines:
+                note = (
+                    f"line {frame.line} is out of range: the file in repo_root has {lines} lines, so it is "
+                    "another version than the one that failed (check out the deployed release)"
+                )
+            else:
+                note = "the file is not shown: it is binary or holds a private key"
     return FrameContext(
         file=ctx.redact(frame.file),
         line=frame.line,
         function=ctx.redact(frame.function, 200),
         code=ctx.redact(frame.code) if frame.code is not None else None,
         repo_path=str(found.relative_to(root)) if found and root else None,
-        source=read_context(found, frame.line, redact_emails=ctx.redact_emails) if found else [],
+        source=source,
+        source_note=note if not source else None,
     )
 
 

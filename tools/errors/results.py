@@ -13,35 +13,29 @@ class DayCount(BaseModel):
 
 
 class ErrorGroup(BaseModel):
-    signature: str = Field(
-        description="Stable 12-hex id of the problem; pass it to error_cluster and memory tools."
-    )
-    title: str = Field(description="Short human name, e.g. \"AttributeError: '_email_context_until'\".")
+    signature: str
+    title: str
     error_type: str | None = None
-    template: str = Field(description="The message with values replaced by <placeholders>.")
-    example: str = Field(
-        description="The newest real message of the group, redacted and cut to 500 characters."
-    )
-    count: int = Field(description="Failed tasks with this signature in the window.")
+    template: str = Field(description="The message with values as <placeholders>.")
+    example: str = Field(description="The newest real message, redacted.")
+    count: int
     tasks_affected: int
-    rate_per_1000: float = Field(description="count per 1000 tasks (all statuses) in the window.")
+    rate_per_1000: float = Field(description="count per 1000 tasks of the window.")
     agents: list[str]
-    first_seen: str = Field(description="First occurrence ever recorded (UTC), not only in the window.")
-    last_seen: str = Field(description="Latest occurrence (UTC).")
-    state: str = Field(description="new | ongoing | escalating | resolved | regressed (see server docs).")
-    trend: list[DayCount] = Field(description="Occurrences per local day of the window, oldest first.")
+    first_seen: str = Field(description="UTC, ever (not only in the window).")
+    last_seen: str
+    state: str = Field(description="new, ongoing, escalating, resolved or regressed.")
+    trend: list[DayCount] = Field(description="Count per local day, oldest first.")
     sample_task_ids: list[int | str]
 
 
 class TopErrors(BaseModel):
     window_start: str
     window_end: str
-    total_tasks: int = Field(description="All tasks in the window, the denominator of rate_per_1000.")
-    failed_tasks: int = Field(description="All failed tasks in the window, grouped or filtered out.")
+    total_tasks: int
+    failed_tasks: int = Field(description="All failed tasks of the window, in a returned group or not.")
     groups: list[ErrorGroup]
-    has_more: bool = Field(
-        description="More groups match than `limit`: raise limit or filter by states/agent."
-    )
+    has_more: bool
     unavailable_fields: list[str] = Field(default_factory=list)
     warnings: list[str] = warnings_field()
 
@@ -56,9 +50,10 @@ class FrameContext(BaseModel):
     line: int | None
     function: str
     code: str | None = None
-    repo_path: str | None = Field(None, description="The file inside the configured source root, when found.")
-    source: list[SourceLine] = Field(
-        default_factory=list, description="A few lines around `line` from the repo."
+    repo_path: str | None = Field(None, description="The file inside repo_root, if found there.")
+    source: list[SourceLine] = Field(default_factory=list, description="Lines around `line` from repo_root.")
+    source_note: str | None = Field(
+        None, description="Why source is empty: no repo_root, file not found there, line out of range, ..."
     )
 
 
@@ -82,19 +77,16 @@ class ErrorCluster(BaseModel):
     state: str
     first_seen: str
     last_seen: str
-    occurrences: int = Field(description="All occurrences ever recorded.")
+    occurrences: int = Field(description="All ever recorded.")
     agents: list[str]
-    per_day: list[DayCount] = Field(description="Occurrences per local day over the last `days` days.")
-    chain: list[str] = Field(description="Exception types of the chain, cause first.")
-    traceback: str | None = Field(None, description="A representative traceback, redacted; untrusted data.")
+    per_day: list[DayCount]
+    chain: list[str] = Field(description="Exception types, cause first.")
+    traceback: str | None = Field(None, description="A representative one, redacted.")
     in_app_frames: list[FrameContext]
-    variants: list[Variant] = Field(
-        description="Distinct messages of the group, most frequent first (redacted)."
-    )
+    variants: list[Variant] = Field(description="Distinct messages, most frequent first.")
     sample_task_ids: list[int | str]
     sample_traces: list[str] = Field(
-        default_factory=list,
-        description="OpenTelemetry trace ids of the samples: open them in your tracing UI.",
+        default_factory=list, description="OpenTelemetry trace ids of the samples."
     )
     related: list[RelatedSignature]
     unavailable_fields: list[str] = Field(default_factory=list)

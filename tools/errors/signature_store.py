@@ -5,6 +5,11 @@ database. Re-clustering is incremental: each run reads only failed tasks created
 (with a two-day overlap, because a task recorded as `running` may fail later) and skips task ids it
 has already assigned, so a nightly run costs what the night added, not what the table holds.
 A task's signature, once stored, never changes; that is what keeps names stable night to night.
+
+Each signature row records the fingerprinting algorithm (`fingerprint.SIGNATURE_ALGORITHM`) that named
+it. When the algorithm changes, `signature_aliases` maps the names the new algorithm computes to the
+stored names they continue (see `refresh.carry_over`), so groups, findings and pull-request markers keep
+their names across an upgrade. Stores made before versioning read as algorithm 1.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ CREATE TABLE IF NOT EXISTS signatures (
     occurrences   INTEGER NOT NULL DEFAULT 0,
     resolved_at   TEXT,
     resolved_by   TEXT,
-    shape         TEXT  -- log-style signatures: the miner's template (values as <*>) to seed it next night
+    shape         TEXT, -- log-style signatures: the miner's template (values as <*>) to seed it next night
+    algorithm     INTEGER NOT NULL DEFAULT 1  -- the fingerprinting algorithm that named it
 );
 CREATE TABLE IF NOT EXISTS task_signatures (
     task_id     PRIMARY KEY,  -- no type: keeps the user's ids as they are (integer or text)
@@ -41,6 +47,12 @@ CREATE TABLE IF NOT EXISTS task_signatures (
 );
 CREATE INDEX IF NOT EXISTS idx_task_signatures_created ON task_signatures(created_at, signature);
 CREATE INDEX IF NOT EXISTS idx_task_signatures_signature ON task_signatures(signature, created_at);
+CREATE TABLE IF NOT EXISTS signature_aliases (
+    computed    TEXT NOT NULL,     -- a name `algorithm` computes for an error ...
+    algorithm   INTEGER NOT NULL,
+    signature   TEXT NOT NULL REFERENCES signatures(signature),  -- ... and the stored name it continues
+    PRIMARY KEY (computed, algorithm)
+);
 CREATE TABLE IF NOT EXISTS runs (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -83,6 +95,8 @@ class SignatureStore:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(signatures)")}
             if "shape" not in columns:  # stores created before log-style seeding
                 conn.execute("ALTER TABLE signatures ADD COLUMN shape TEXT")
+            if "algorithm" not in columns:  # stores created before versioning: their names are algorithm 1
+                conn.execute("ALTER TABLE signatures ADD COLUMN algorithm INTEGER NOT NULL DEFAULT 1")
 
     def _connect(self) -> sqlite3.Connection:
         return open_local_db(self.path)
@@ -119,23 +133,14 @@ class SignatureStore:
 
     def known(self, task_ids: Sequence[int | str]) -> set[int | str]:
         """The ids among `task_ids` that already have a signature."""
-        found: set[int | str] = set()
         with self._connect() as conn:
-            for start in range(0, len(task_ids), 500):
-                chunk = list(task_ids[start : start + 500])
-                marks = ",".join("?" for _ in chunk)
-                found |= {
-                    r[0]
-                    for r in conn.execute(
-                        f"SELECT task_id FROM task_signatures WHERE task_id IN ({marks})", chunk
-                    )
-                }
-        return found
+            return _known(conn, task_ids)
 
-    def record(self, assignments: Iterable[Assignment]) -> int:
+    def record(self, assignments: Iterable[Assignment], algorithm: int) -> int:
         """Store new task -> signature assignments in one transaction; returns how many were new.
 
         Tasks are inserted in bulk; each signature's row is then updated once with the batch's aggregate.
+        A signature new to the store is recorded as named by `algorithm`.
         """
         per_signature: dict[str, list[Any]] = {}
         with self._lock, self._connect() as conn:
@@ -158,15 +163,76 @@ class SignatureStore:
             added = conn.total_changes - before
             conn.executemany(
                 "INSERT INTO signatures(signature, title, error_type, template, first_seen, last_seen, "
-                "occurrences, shape) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(signature) DO UPDATE SET "
+                "occurrences, shape, algorithm) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(signature) DO UPDATE SET "
                 "first_seen = min(first_seen, excluded.first_seen), "
                 "last_seen = max(last_seen, excluded.last_seen), occurrences = occurrences + excluded.occurrences",
                 [
-                    (a.signature, a.title, a.error_type, a.template, first, last, n, a.shape)
+                    (a.signature, a.title, a.error_type, a.template, first, last, n, a.shape, algorithm)
                     for a, first, last, n in per_signature.values()
                 ],
             )
         return added
+
+    # -- algorithm upgrades --------------------------------------------------------------------------
+    def needs_carry_over(self, algorithm: int) -> bool:
+        """Whether signatures named by an older algorithm than `algorithm` wait for their aliases."""
+        with self._lock, self._connect() as conn:
+            row = conn.execute("SELECT value FROM runs WHERE key = 'algorithm'").fetchone()
+            if row is not None and int(row["value"]) >= algorithm:
+                return False
+            older = conn.execute(
+                "SELECT 1 FROM signatures WHERE algorithm < ? LIMIT 1", (algorithm,)
+            ).fetchone()
+            if older is None:
+                _set_run_value(conn, "algorithm", str(algorithm))
+            return older is not None
+
+    def finish_carry_over(self, aliases: dict[str, str], algorithm: int) -> None:
+        """Record computed -> stored name aliases of `algorithm`; the store is then up to date with it."""
+        with self._lock, self._connect() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO signature_aliases(computed, algorithm, signature) VALUES (?, ?, ?)",
+                [(computed, algorithm, stored) for computed, stored in aliases.items()],
+            )
+            _set_run_value(conn, "algorithm", str(algorithm))
+
+    def assigned(self, task_ids: Sequence[int | str]) -> dict[int | str, tuple[str, int]]:
+        """task id -> (its stored signature, the algorithm that named that signature), for the known ids."""
+        sql = (
+            "SELECT t.task_id, t.signature, s.algorithm FROM task_signatures t JOIN signatures s "
+            "ON s.signature = t.signature WHERE t.task_id IN ({marks})"
+        )
+        with self._connect() as conn:
+            return {r[0]: (r[1], int(r[2])) for r in _in_chunks(conn, sql, task_ids)}
+
+    def continued_names(
+        self, computed: Sequence[tuple[str, str | None, str]], algorithm: int
+    ) -> dict[str, str]:
+        """The stored name each (name, error_type, template) computed by `algorithm` continues, when not its
+        own: an alias recorded at the upgrade, else the one signature of an older algorithm with the same
+        type and template (recorded as an alias from then on). Names absent from the result stay as they are."""
+        wanted = {name: (error_type, template) for name, error_type, template in computed}
+        names = list(wanted)
+        aliased = (
+            "SELECT computed, signature FROM signature_aliases WHERE algorithm = ? AND computed IN ({marks})"
+        )
+        with self._lock, self._connect() as conn:
+            found: dict[str, str] = {r[0]: r[1] for r in _in_chunks(conn, aliased, names, algorithm)}
+            rows = _in_chunks(conn, "SELECT signature FROM signatures WHERE signature IN ({marks})", names)
+            stored = {r[0] for r in rows}
+            unknown = [n for n in names if n not in found and n not in stored]
+            if not unknown:
+                return found
+            by_shape: dict[tuple[str | None, str], list[str]] = {}
+            older = "SELECT signature, error_type, template FROM signatures WHERE algorithm < ? AND template IN ({marks})"
+            for row in _in_chunks(conn, older, sorted({wanted[n][1] for n in unknown}), algorithm):
+                by_shape.setdefault((row["error_type"], row["template"]), []).append(row["signature"])
+            matched = {n: by_shape[wanted[n]][0] for n in unknown if len(by_shape.get(wanted[n], [])) == 1}
+            conn.executemany(
+                "INSERT OR IGNORE INTO signature_aliases(computed, algorithm, signature) VALUES (?, ?, ?)",
+                [(name, algorithm, old) for name, old in matched.items()],
+            )
+        return found | matched
 
     def mark_covered(self, start: datetime, watermark: datetime | None) -> None:
         """Every failed task created from `start` on (up to `watermark`, when given) has been clustered."""
@@ -258,15 +324,9 @@ class SignatureStore:
             ]
 
     def signatures(self, names: Iterable[str]) -> dict[str, sqlite3.Row]:
-        wanted = list(names)
-        found: dict[str, sqlite3.Row] = {}
         with self._connect() as conn:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" for _ in chunk)
-                for row in conn.execute(f"SELECT * FROM signatures WHERE signature IN ({marks})", chunk):
-                    found[row["signature"]] = row
-        return found
+            rows = _in_chunks(conn, "SELECT * FROM signatures WHERE signature IN ({marks})", list(names))
+            return {row["signature"]: row for row in rows}
 
     def all_signatures(self) -> list[sqlite3.Row]:
         with self._connect() as conn:
@@ -283,13 +343,24 @@ class SignatureStore:
             ]
 
 
+def _set_run_value(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO runs(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def _in_chunks(conn: sqlite3.Connection, sql: str, values: Sequence[Any], *params: Any) -> list[sqlite3.Row]:
+    """Rows of `sql` whose `IN ({marks})` list takes `values`, 500 at a time (after the leading `params`)."""
+    rows: list[sqlite3.Row] = []
+    for start in range(0, len(values), 500):
+        chunk = list(values[start : start + 500])
+        rows += conn.execute(sql.format(marks=",".join("?" * len(chunk))), (*params, *chunk)).fetchall()
+    return rows
+
+
 def _known(conn: sqlite3.Connection, task_ids: Sequence[int | str]) -> set[int | str]:
-    found: set[int | str] = set()
-    for start in range(0, len(task_ids), 500):
-        chunk = list(task_ids[start : start + 500])
-        marks = ",".join("?" for _ in chunk)
-        found |= {
-            r[0]
-            for r in conn.execute(f"SELECT task_id FROM task_signatures WHERE task_id IN ({marks})", chunk)
-        }
-    return found
+    return {
+        r[0]
+        for r in _in_chunks(conn, "SELECT task_id FROM task_signatures WHERE task_id IN ({marks})", task_ids)
+    }

@@ -14,40 +14,37 @@ Scalar = str | int | float | bool | None
 
 
 class Finding(BaseModel):
-    id: str = Field(description="Stable id: a hash of content, signature and night (UTC date).")
-    content: str = Field(description="What was found, tried and concluded, with its evidence.")
-    source: str = Field(description="Who recorded it, e.g. 'self-improver'.")
-    confidence: float = Field(ge=0, le=1, description="How sure the recorder was, 0..1.")
-    timestamp: str = Field(description="When it was found, UTC ISO 8601.")
-    metadata: dict[str, Scalar] = Field(
-        description="error_type, signature, occurrences, pr_number, pr_status, repo (null when unknown) "
-        "and any extra scalar keys."
-    )
+    id: str
+    content: str
+    source: str
+    confidence: float = Field(ge=0, le=1)
+    timestamp: str = Field(description="UTC.")
+    metadata: dict[str, Scalar]
 
 
 class RecalledFinding(Finding):
-    similarity: float | None = Field(
-        description="Cosine similarity of the finding to the query (1 = same text); null without a query."
-    )
-    match: Literal["signature", "similar", "filter"] = Field(
-        description="'signature': exact signature match; 'similar': nearest by meaning; 'filter': matched filters."
-    )
+    similarity: float | None = Field(description="To the query, 1 = same text; null without a query.")
+    match: Literal["signature", "similar", "filter"]
 
 
 class RecallResult(BaseModel):
-    findings: list[RecalledFinding] = Field(
-        description="Best first; exact signature matches before similar ones."
-    )
+    findings: list[RecalledFinding] = Field(description="Signature matches first, then by similarity.")
     count: int
-    note: str | None = Field(None, description="Hint when nothing matched or results were cut.")
+    min_similarity: float | None = Field(
+        None,
+        description="Similar findings are returned only at or above this.",
+    )
+    nothing_similar: bool = Field(
+        False,
+        description="No finding under another signature is close to the query.",
+    )
+    note: str | None = None
 
 
 class RememberResult(BaseModel):
     id: str
-    created: bool = Field(
-        description="False when this finding (same content, signature and night) already existed."
-    )
-    finding: Finding = Field(description="The finding as stored (an existing one is left unchanged).")
+    created: bool = Field(description="False: the same finding already existed (left unchanged).")
+    finding: Finding
 
 
 class AuditEntry(BaseModel):
@@ -56,25 +53,25 @@ class AuditEntry(BaseModel):
     signature: str | None
     actor: str
     action: Literal["create", "update"]
-    field: str | None = Field(description="The metadata key (or 'confidence') that changed; null for create.")
+    field: str | None = Field(description="The key (or 'confidence') that changed; null for create.")
     before: Scalar
     after: Scalar
-    at: str = Field(description="UTC ISO 8601 time of the change.")
+    at: str = Field(description="UTC.")
 
 
 class HistoryEvent(BaseModel):
-    at: str = Field(description="UTC ISO 8601: the finding's timestamp, or when the change was made.")
+    at: str = Field(description="UTC.")
     kind: Literal["found", "changed"]
     finding_id: str
-    finding: Finding | None = Field(None, description="Set for kind='found'.")
-    change: AuditEntry | None = Field(None, description="Set for kind='changed'.")
+    finding: Finding | None = Field(None, description="For kind='found'.")
+    change: AuditEntry | None = Field(None, description="For kind='changed'.")
 
 
 class FindingHistory(BaseModel):
     signature: str
     events: list[HistoryEvent] = Field(description="Oldest first.")
-    findings_total: int = Field(description="Findings stored for this signature (all pages).")
-    changes_total: int = Field(description="Recorded changes to those findings (all pages).")
-    next_cursor: str | None = Field(description="Pass as cursor for the next page; null on the last page.")
+    findings_total: int = Field(description="All pages.")
+    changes_total: int = Field(description="All pages.")
+    next_cursor: str | None
     has_more: bool
-    note: str | None = Field(None, description="Hint when nothing is stored for the signature.")
+    note: str | None = None

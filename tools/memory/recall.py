@@ -3,6 +3,10 @@
 A signature is exact evidence (same error group), so its findings always come first; the query text
 then finds the same problem under other signatures (reworded errors, other services). Filters narrow
 both. Without a query, filtered findings come newest first.
+
+Nearest is not the same as similar: a query about a cake recipe has a nearest finding too. Findings
+under other signatures are returned only at or above the embedding's calibrated `min_similarity`
+(see `embedders`); when none reaches it the result says "nothing similar" instead of pretending.
 """
 
 from __future__ import annotations
@@ -54,7 +58,9 @@ def recall(
     where: dict[str, Any] | None = None,
     top_k: int = 5,
     since: str | None = None,
+    min_similarity: float | None = None,
 ) -> RecallResult:
+    """`min_similarity` overrides the embedding's calibrated threshold (benchmarks; -1 keeps everything)."""
     text, sig = check_recall_args(query, signature, top_k)
     clauses = where_clauses(where)
     if since:
@@ -67,18 +73,44 @@ def recall(
     import numpy as np  # loaded with the first recall, not at server start
 
     query_vector = np.asarray(store.embedder.embed([text])[0], dtype=np.float32) if text else None
+    floor = store.embedder.min_similarity if min_similarity is None else min_similarity
 
     def search(collection: Any) -> RecallResult:
         found: list[RecalledFinding] = []
+        below = Below()
+        searched = False
         if sig:
             found += _by_signature(collection, sig, clauses, query_vector, top_k)
         if query_vector is not None and len(found) < top_k:
-            found += _similar(collection, query_vector, clauses, top_k - len(found), {f.id for f in found})
+            searched = True
+            seen = {f.id for f in found}
+            found += _similar(
+                collection, query_vector, clauses, top_k - len(found), seen, floor=floor, below=below
+            )
         elif not text and not sig:
             found += _filtered(collection, clauses, top_k)
-        return RecallResult(findings=found, count=len(found), note=_note(found, text, sig))
+        nothing_similar = searched and not any(f.match == "similar" for f in found)
+        return RecallResult(
+            findings=found,
+            count=len(found),
+            min_similarity=round(floor, 4) if text else None,
+            nothing_similar=nothing_similar,
+            note=_note(found, text, sig, floor, below),
+        )
 
     return store.run(search)  # type: ignore[no-any-return]
+
+
+class Below:
+    """Nearest findings left out for being under the threshold: how many, and the closest one's score."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.closest: float | None = None
+
+    def add(self, similarity: float) -> None:
+        self.count += 1
+        self.closest = similarity if self.closest is None else max(self.closest, similarity)
 
 
 def _by_signature(
@@ -117,7 +149,10 @@ def _similar(
     wanted: int,
     seen: set[str],
     match: str = "similar",
+    floor: float | None = None,
+    below: Below | None = None,
 ) -> list[RecalledFinding]:
+    """The nearest findings; with a floor, those under it are counted in `below` instead of returned."""
     got = collection.query(
         query_embeddings=[query_vector.tolist()],
         n_results=wanted + len(seen),
@@ -128,8 +163,14 @@ def _similar(
     for fid, doc, meta, distance in zip(
         got["ids"][0], got["documents"][0], got["metadatas"][0], got["distances"][0], strict=True
     ):
-        if fid not in seen and len(out) < wanted:
-            out.append(_recalled(fid, doc, meta, 1.0 - float(distance), match))
+        similarity = 1.0 - float(distance)
+        if fid in seen or len(out) >= wanted:
+            continue
+        if floor is not None and similarity < floor:
+            if below is not None:
+                below.add(similarity)
+            continue
+        out.append(_recalled(fid, doc, meta, similarity, match))
     return out
 
 
@@ -150,17 +191,32 @@ def _filtered(
     return [_recalled(fid, *by_id[fid], None, match) for fid, _ in newest if fid in by_id]
 
 
-def _note(found: list[RecalledFinding], text: str | None, sig: str | None) -> str | None:
+def _note(
+    found: list[RecalledFinding], text: str | None, sig: str | None, floor: float, below: Below
+) -> str | None:
     exact = any(f.match == "signature" for f in found)
-    if sig and not exact and text:
+    similar = any(f.match == "similar" for f in found)
+    closest = (
+        f" (the closest stored finding scores {below.closest:.2f}, under the {floor:.2f} threshold)"
+        if below.closest is not None
+        else ""
+    )
+    if sig and not exact and text and similar:
         return (
             f"no finding has signature {sig!r} yet: the results are similar findings under other signatures"
+        )
+    if sig and not exact and text:
+        return (
+            f"no finding has signature {sig!r} yet, and nothing similar is stored under other signatures{closest}: "
+            "this looks new"
         )
     if sig and not exact:
         return (
             f"no finding has signature {sig!r}: call again with query set to its error message to find the same "
             "problem recorded under another signature"
         )
+    if text and not found and below.count:
+        return f"nothing similar: no stored finding is close to the query{closest}; this looks new"
     if not found:
         return "nothing stored matches: this looks new (or loosen the filters)"
     return None

@@ -1,6 +1,6 @@
-"""The nightly run: `run.run_nightly(settings, now=None) -> NightlyResult` and the pieces it is made of.
+"""The nightly run's domain pieces; the run itself (`run_nightly`) is `server/nightly.py`.
 
 lock (one run at a time), runs (run records), steps (the deterministic work), report + charts (markdown
-and SVG), host_config + agent (starting a host agent with our server). Import `run` explicitly: it is
-the one module that reaches into the server package.
+and SVG), host_config + agent (starting a host agent with our server). Nothing here imports the server:
+the orchestration that needs settings, the server's resources and prompts lives in `server/nightly.py`.
 """

@@ -7,67 +7,46 @@ remote URLs can carry credentials.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors.redact import redact_secrets
+from ..support import git_runner
+from ..support.git_runner import redact_remote
 from ..support.problems import ToolInputError, UnavailableError
 
 GIT_TIMEOUT_SECONDS = 120
 _BRANCH_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,200}$")
 
 
-# Variables that would point git at another repository or index than the one named with -C.
-_LOCATION_VARS = frozenset(
-    {"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY", "GIT_NAMESPACE"}
-)
-
-
 class PushRejected(ToolInputError):
     """The remote refused the branch (it moved on); nothing was overwritten."""
-
-
-def _env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARS and not k.startswith("GIT_CONFIG_")}
-    env.update({"GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", "GIT_ASKPASS": "true"})
-    env.update(extra or {})
-    return env
 
 
 def run_git(
     repo: Path, *args: str, extra_env: Mapping[str, str] | None = None, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(repo), *args],
-            capture_output=True,
-            text=True,
-            errors="replace",
-            env=_env(extra_env),
-            timeout=GIT_TIMEOUT_SECONDS,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise UnavailableError(
-            "git is not installed or not on PATH: install git to push fix branches"
-        ) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise UnavailableError(
-            f"git {args[0]} took longer than {GIT_TIMEOUT_SECONDS}s in {repo}: check the remote is reachable"
-        ) from exc
-    if check and done.returncode != 0:
-        raise UnavailableError(f"git {args[0]} failed in {repo}: {tail(done.stderr)}")
-    return done
+    """`git <args>` in `repo` through the project's runner, output as text; a failure raises
+    UnavailableError with git's last lines (remotes and secrets masked) unless `check=False`."""
+    done = git_runner.run_git(repo, *args, env=extra_env, check=False, timeout=GIT_TIMEOUT_SECONDS)
+    text = subprocess.CompletedProcess(
+        done.args,
+        done.returncode,
+        done.stdout.decode("utf-8", "replace"),
+        done.stderr.decode("utf-8", "replace"),
+    )
+    if check and text.returncode != 0:
+        raise UnavailableError(f"git {args[0]} failed in {repo}: {tail(text.stderr)}")
+    return text
 
 
 def tail(output: str, lines: int = 6) -> str:
-    return redact_secrets(" | ".join(output.strip().splitlines()[-lines:]), redact_emails=False)
+    return redact_remote(" | ".join(output.strip().splitlines()[-lines:]))
 
 
 def check_branch_name(branch: str) -> str:
+    git_runner.check_ref(branch, "branch")
     if not _BRANCH_RE.match(branch) or ".." in branch or branch.endswith((".lock", "/")) or "//" in branch:
         raise ToolInputError(
             f"branch {branch!r} is not a valid branch name: send the branch the fix was applied on, "
@@ -78,6 +57,7 @@ def check_branch_name(branch: str) -> str:
 
 def commit_of(repo: Path, branch: str) -> str | None:
     """The commit `refs/heads/<branch>` points to, or None when there is no such branch."""
+    check_branch_name(branch)
     done = run_git(repo, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
     return done.stdout.strip() if done.returncode == 0 and done.stdout.strip() else None
 
@@ -93,7 +73,8 @@ def diff_against(repo: Path, base: str, branch: str) -> str:
         "--no-ext-diff",
         "--no-renames",
         "--unified=0",
-        f"refs/heads/{base}...refs/heads/{branch}",
+        f"refs/heads/{git_runner.check_ref(base, 'base branch')}...refs/heads/{check_branch_name(branch)}",
+        "--",
     ).stdout
 
 
@@ -102,7 +83,16 @@ def ensure_bare_remote(path: Path, default_branch: str) -> None:
     if (path / "HEAD").exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    run_git(path.parent, "init", "--bare", "--quiet", f"--initial-branch={default_branch}", str(path))
+    run_git(
+        path.parent,
+        "init",
+        "--bare",
+        "--quiet",
+        "--template=",
+        f"--initial-branch={git_runner.check_ref(default_branch, 'default_branch')}",
+        "--",
+        str(path),
+    )
 
 
 def push_branch(repo: Path, remote: str, branch: str, extra_env: Mapping[str, str] | None = None) -> None:
@@ -113,7 +103,7 @@ def push_branch(repo: Path, remote: str, branch: str, extra_env: Mapping[str, st
     )
     if done.returncode == 0:
         return
-    shown = redact_secrets(remote, redact_emails=False)
+    shown = redact_remote(remote)
     output = f"{done.stdout}\n{done.stderr}"
     if "[rejected]" in output or "non-fast-forward" in output or "fetch first" in output:
         raise PushRejected(

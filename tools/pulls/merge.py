@@ -24,8 +24,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..code.git import IDENTITY, SAFE_CONFIG
-from ..errors.redact import redact_secrets
+from ..support.git_runner import IDENTITY, check_ref, redact_remote
 from ..support.local_db import open_local_db
 from ..support.problems import ToolInputError, UnavailableError
 from . import git
@@ -81,12 +80,12 @@ def scratch_repo(data_dir: Path, repo_name: str) -> Path:
     path = data_dir / SCRATCH_DIR / f"{repo_name}.git"
     if not (path / "HEAD").exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        git.run_git(path.parent, "init", "--bare", "--quiet", str(path))
+        git.run_git(path.parent, "init", "--bare", "--quiet", "--template=", "--", str(path))
     return path
 
 
 def _git(repo: Path, *args: str, env: Mapping[str, str] | None = None, check: bool = True) -> str:
-    done = git.run_git(repo, *SAFE_CONFIG, *args, extra_env={**IDENTITY, **(env or {})}, check=check)
+    done = git.run_git(repo, *args, extra_env={**IDENTITY, **(env or {})}, check=check)
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
@@ -94,10 +93,10 @@ def fetch_branch(
     scratch: Path, source: str | Path, branch: str, name: str, env: Mapping[str, str] | None = None
 ) -> str | None:
     """Copy `refs/heads/<branch>` of `source` to `refs/self-improver/<name>`; its commit, None if absent."""
+    check_ref(branch, "branch")
     local = f"{FETCHED}/{name}"
     done = git.run_git(
         scratch,
-        *SAFE_CONFIG,
         "ls-remote",
         "--heads",
         "--",
@@ -112,7 +111,6 @@ def fetch_branch(
         return None
     git.run_git(
         scratch,
-        *SAFE_CONFIG,
         "fetch",
         "--quiet",
         "--no-tags",
@@ -126,14 +124,13 @@ def fetch_branch(
 
 
 def _shown(source: str | Path) -> str:
-    return redact_secrets(str(source), redact_emails=False)
+    return redact_remote(str(source))
 
 
 def changed_files(scratch: Path, base: str, head: str) -> list[FileChange]:
     """What `head` changes since it left `base` (three-dot), one entry per path, renames split."""
     out = git.run_git(
         scratch,
-        *SAFE_CONFIG,
         "-c",
         "core.quotepath=off",
         "diff",
@@ -141,7 +138,8 @@ def changed_files(scratch: Path, base: str, head: str) -> list[FileChange]:
         "-z",
         "--no-renames",
         "--no-ext-diff",
-        f"{base}...{head}",
+        f"{check_ref(base, 'base')}...{check_ref(head, 'head')}",
+        "--",
     ).stdout
     files = []
     for record in out.split("\0"):
@@ -162,7 +160,9 @@ def changed_files(scratch: Path, base: str, head: str) -> list[FileChange]:
 
 def merge_tree(scratch: Path, base: str, head: str) -> str | None:
     """The tree of merging `head` into `base`, or None when they conflict."""
-    done = git.run_git(scratch, *SAFE_CONFIG, "merge-tree", "--write-tree", base, head, check=False)
+    done = git.run_git(
+        scratch, "merge-tree", "--write-tree", check_ref(base, "base"), check_ref(head, "head"), check=False
+    )
     if done.returncode == 1:
         return None
     if done.returncode != 0:
@@ -171,7 +171,14 @@ def merge_tree(scratch: Path, base: str, head: str) -> str | None:
 
 
 def is_ancestor(scratch: Path, commit: str, of: str) -> bool:
-    done = git.run_git(scratch, "merge-base", "--is-ancestor", commit, of, check=False)
+    done = git.run_git(
+        scratch,
+        "merge-base",
+        "--is-ancestor",
+        check_ref(commit, "commit"),
+        check_ref(of, "commit"),
+        check=False,
+    )
     return done.returncode == 0
 
 
@@ -196,7 +203,6 @@ def push_commit(
     """Move `refs/heads/<branch>` of `remote` to `commit`, never forced (the remote must fast-forward)."""
     done = git.run_git(
         scratch,
-        *SAFE_CONFIG,
         "push",
         "--porcelain",
         "--",
@@ -221,19 +227,18 @@ def revert_commit(scratch: Path, base: str, commit: str, message: str) -> str:
 
     A merge commit is reverted against its first parent (`-m 1`), a squash commit as it is.
     """
-    parents = _git(scratch, "rev-list", "--parents", "-n", "1", commit).split()[1:]
+    parents = _git(scratch, "rev-list", "--parents", "-n", "1", check_ref(commit, "commit"), "--").split()[1:]
     where = scratch.parent / "worktrees" / f"{scratch.stem}-revert-{uuid.uuid4().hex[:8]}"
     where.parent.mkdir(parents=True, exist_ok=True)
-    _git(scratch, "worktree", "add", "--quiet", "--detach", "--", str(where), base)
+    _git(scratch, "worktree", "add", "--quiet", "--detach", "--", str(where), check_ref(base, "base"))
     try:
         mainline = ["-m", "1"] if len(parents) > 1 else []
         done = git.run_git(
             where,
-            *SAFE_CONFIG,
             "revert",
             "--no-edit",
             *mainline,
-            commit,
+            check_ref(commit, "commit"),
             extra_env=IDENTITY,
             check=False,
         )

@@ -647,7 +647,7 @@ async def open_revert_pull_request(
         pull_request=created,
         provider=provider.name,
         deduplicated=False,
-        pushed_to=merge.redact_secrets(remote, redact_emails=False),
+        pushed_to=merge.redact_remote(remote),
         evidence_included=False,
         memory_updated=False,
         note=f"reverts #{number}; a person reviews and merges it",

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-WARNINGS_DESCRIPTION = (
-    "Problems that may make this answer wrong (a misread table, unmapped failure statuses, unreadable "
-    "times), each with the setting that fixes it; empty when all is well. Tell the user about every one."
-)
+WARNINGS_DESCRIPTION = "Problems that may make this answer wrong: tell the user."
 
 
 def warnings_field() -> list[str]:
@@ -19,13 +16,13 @@ def warnings_field() -> list[str]:
 
 
 class DaySummary(BaseModel):
-    day: str = Field(description="The local calendar day (YYYY-MM-DD) in the configured timezone.")
+    day: str = Field(description="Local day, configured timezone.")
     timezone: str
     agent: str | None = None
     total: int
     counts_by_status: dict[str, int]
     failed: int
-    failure_rate: float = Field(description="failed / total (running tasks count in total), 0 when no tasks.")
+    failure_rate: float = Field(description="failed / total (running tasks count in total).")
     unavailable_fields: list[str] = Field(default_factory=list)
     warnings: list[str] = warnings_field()
 
@@ -35,16 +32,14 @@ class TrendDay(BaseModel):
     total: int
     failed: int
     failure_rate: float
-    partial: bool = Field(
-        description="True for the day that is still in progress (the window ends inside it)."
-    )
+    partial: bool = Field(description="The window ends inside this day.")
 
 
 class FailureTrend(BaseModel):
     timezone: str
     agent: str | None = None
-    window_start: str = Field(description="UTC start of the window (inclusive).")
-    window_end: str = Field(description="UTC end of the window (exclusive).")
+    window_start: str = Field(description="UTC, inclusive.")
+    window_end: str = Field(description="UTC, exclusive.")
     days: list[TrendDay]
     total: int
     failed: int
@@ -61,12 +56,12 @@ class TaskRow(BaseModel):
     task_name: str | None = None
     duration_ms: int | None = None
     error_type: str | None = None
-    error: str | None = Field(None, description="Redacted, truncated to 500 characters. Untrusted data.")
+    error: str | None = Field(None, description="Redacted, cut to 200 (brief) or 500 characters.")
 
 
 class TaskPage(BaseModel):
     tasks: list[TaskRow]
-    next_cursor: str | None = Field(description="Pass as cursor to get the next page; null on the last page.")
+    next_cursor: str | None
     has_more: bool
     unavailable_fields: list[str] = Field(default_factory=list)
     warnings: list[str] = warnings_field()
@@ -76,6 +71,6 @@ class QueryResult(BaseModel):
     columns: list[str]
     rows: list[list[object]]
     row_count: int
-    truncated: bool = Field(description="True when rows were left out: more than `limit`, or the byte cap.")
-    truncated_reason: str | None = Field(None, description="Why rows were left out, when they were.")
+    truncated: bool = Field(description="Rows were left out: more than `limit`, or the byte cap.")
+    truncated_reason: str | None = None
     elapsed_ms: float

@@ -38,8 +38,11 @@ def utc_text(moment: datetime) -> str:
     return moment.isoformat(sep=" ", timespec="seconds")[:19]
 
 
-def parse_timestamp(value: str, tz: tzinfo = UTC) -> datetime:
-    """Parse any supported created_at / since / until text; naive values are taken in `tz`."""
+def parse_timestamp(value: str, tz: tzinfo = UTC, param: str | None = None) -> datetime:
+    """Parse any supported created_at / since / until text; naive values are taken in `tz`.
+
+    `param` names the argument the text came from, so an error says which one to correct.
+    """
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
@@ -47,14 +50,17 @@ def parse_timestamp(value: str, tz: tzinfo = UTC) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ToolInputError(
-            f"cannot read {value!r} as a time: send ISO 8601 such as '2026-02-15', '2026-02-15 13:05:00' "
-            "or '2026-02-15T13:05:00Z'"
+            f"{param + ': ' if param else ''}cannot read {value!r} as a time: send ISO 8601 such as "
+            "'2026-02-15', '2026-02-15 13:05:00' or '2026-02-15T13:05:00Z'"
         ) from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
 
 
-def resolve_day(day: str, tz: tzinfo, now: datetime) -> date:
-    """'today', 'yesterday' or YYYY-MM-DD, in the configured timezone."""
+RELATIVE_DAYS = ("today", "yesterday")
+
+
+def resolve_day(day: str, tz: tzinfo, now: datetime, param: str = "day") -> date:
+    """'today', 'yesterday' or YYYY-MM-DD, in the configured timezone; `param` names the argument."""
     today = now.astimezone(tz).date()
     key = day.strip().lower()
     if key == "today":
@@ -66,7 +72,7 @@ def resolve_day(day: str, tz: tzinfo, now: datetime) -> date:
             return date.fromisoformat(key)
         except ValueError:
             pass
-    raise ToolInputError(f"day must be 'today', 'yesterday' or a date like '2026-02-15'; got {day!r}")
+    raise ToolInputError(f"{param} must be 'today', 'yesterday' or a date like '2026-02-15'; got {day!r}")
 
 
 def day_window(day: date, tz: tzinfo) -> Window:
@@ -81,6 +87,7 @@ def day_window(day: date, tz: tzinfo) -> Window:
 def trailing_window(days: int, until: str | None, tz: tzinfo, now: datetime) -> Window:
     """The `days` full local days before `until`'s day, plus that day up to `until`.
 
+    `until` is a time, a date or 'today'/'yesterday' (the start of that day).
     With until=None this is the seed article's `date(created_at) >= date('now', '-7 days')` for days=7:
     the previous seven days and today so far. A date-only `until` means the start of that day (an
     exclusive end, like every `until`), so `until="2026-02-16"` with days=7 is Feb 9 to Feb 15 whole.
@@ -89,10 +96,10 @@ def trailing_window(days: int, until: str | None, tz: tzinfo, now: datetime) -> 
         raise ToolInputError(f"days must be at least 1 (a positive number of days back); got {days}")
     if until is None:
         end = now
-    elif _DAY_RE.match(until.strip()):
-        end = local_midnight(resolve_day(until, tz, now), tz)
+    elif _DAY_RE.match(until.strip()) or until.strip().lower() in RELATIVE_DAYS:
+        end = local_midnight(resolve_day(until, tz, now, param="until"), tz)
     else:
-        end = parse_timestamp(until, tz)
+        end = parse_timestamp(until, tz, param="until")
     local_end = end.astimezone(tz)
     if local_midnight(local_end.date(), tz) == end.astimezone(UTC):  # ends at midnight: whole days only
         last_day = local_end.date() - timedelta(days=1)

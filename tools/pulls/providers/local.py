@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from ...code.repo_config import RepoConfig
-from ...errors.redact import redact_secrets
+from ...support.git_runner import redact_remote
 from ...support.problems import NotFoundError, ToolInputError
 from .. import git, merge
 from ..models import Checks, PullRequest, StateFilter, Status
@@ -44,7 +44,7 @@ class LocalProvider:
     def push(self, repo: RepoConfig, branch: str) -> str:
         remote = self.remote_for(repo)
         git.push_branch(repo.path, remote, branch)
-        return redact_secrets(remote, redact_emails=False)
+        return redact_remote(remote)
 
     def create(self, draft: PullDraft, run_id: str) -> PullRequest:
         at = utc_text(self._now())
@@ -140,7 +140,7 @@ class LocalProvider:
         if head is None:
             raise NotFoundError(
                 f"branch {pull.head!r} of local pull request #{number} is not on the remote "
-                f"{redact_secrets(remote, redact_emails=False)} any more: open the pull request again"
+                f"{redact_remote(remote)} any more: open the pull request again"
             )
         base, base_note = self._fetch_base(scratch, repo, remote, f"pulls/{number}/base")
         notes = [base_note] if base_note else []

@@ -1,9 +1,11 @@
 """`run_nightly`: the whole nightly run, start to finish, as the CLI and the demo call it.
 
-This is the composition root of the nightly feature (so it, alone in `tools/nightly`, imports the
-server's resources and prompts): take the lock, record the run, mark runs that died as crashed, run
-the deterministic steps, write the report and its charts, then optionally start the host agent and
-write the report again with the agent's result. Without an agent command no LLM is involved.
+This is the composition root of the nightly feature, so it lives in `server/`: it needs the settings,
+the server's resources and its prompts, while `tools/nightly` keeps the domain steps (lock, run records,
+steps, report, charts, agent) and never imports the server. It takes the lock, records the run, marks
+runs that died as crashed, runs the deterministic steps, writes the report and its charts, then
+optionally starts the host agent and writes the report again with the agent's result. Without an agent
+command no LLM is involved.
 
 Outcomes and exit codes (`EXIT_CODES`):
 
@@ -31,19 +33,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ...server.config import Settings
-from ...server.context import AppResources
-from ...server.prompts import load_prompt_files
-from ..errors.redact import redact_secrets
-from ..telemetry.locations import masked_url
-from .agent import AgentProgress, launch_agent
-from .host_config import mcp_config, server_entry
-from .lock import LockedOut, NightlyLock
-from .models import AgentOutcome, NightData, Outcome, StepResult
-from .report import write_report
-from .report_files import reports_dir
-from .runs import RunRecords, utc_now_text
-from .steps import STEPS, Night, StepObserver, run_steps
+from ..tools.errors.redact import redact_secrets
+from ..tools.nightly.agent import AgentProgress, launch_agent
+from ..tools.nightly.host_config import mcp_config, server_entry
+from ..tools.nightly.lock import LockedOut, NightlyLock
+from ..tools.nightly.models import AgentOutcome, NightData, Outcome, StepResult
+from ..tools.nightly.report import write_report
+from ..tools.nightly.report_files import reports_dir
+from ..tools.nightly.runs import RunRecords, utc_now_text
+from ..tools.nightly.steps import STEPS, Night, StepObserver, run_steps
+from ..tools.telemetry.locations import masked_url
+from .config import Settings
+from .context import AppResources
+from .prompts import load_prompt_files
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +137,7 @@ async def run_nightly_async(
             run_id, run_now, settings.timezone, night, masked_url(settings.telemetry_location), chart_days
         )
         if settings.repos:
-            from ..code.sandbox import sandbox_status
+            from ..tools.code.sandbox import sandbox_status
 
             data.sandbox = sandbox_status(settings.sandbox)
         data.crashed = records.mark_crashed(run_id)
