@@ -59,3 +59,14 @@ async def test_a_merged_fix_resolves_its_signature_and_gets_a_verdict(
     again = await run_nightly_async(tonight)  # a second run the same night does not re-mark it
     assert again.counts["resolved"] == 0 and again.counts["verdicts"] == 1
     assert [r.outcome for r in RunRecords.in_dir(tonight.data_dir).recent()] == ["ok", "ok"]
+
+    # The same verdict from the tool with the pull request's number alone: its merge time and signature
+    # come from the records.
+    from mcp import Client
+    from mcp_calls import call
+    from self_improver.server.app import build_server
+
+    async with Client(build_server(tonight)) as client:
+        by_number = await call(client, "measure_impact", pr_number=number)
+    assert by_number["signature"] == signature and by_number["merged_at"] == "2026-02-12 12:00:00"
+    assert by_number["verdict"] == verdict

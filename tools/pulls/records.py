@@ -192,6 +192,11 @@ class PullRecords:
         )
         return _row_to_pull(rows[0]) if rows else None
 
+    def by_number(self, number: int) -> list[PullRequest]:
+        """Every recorded pull request with this number (one per repository and provider)."""
+        rows = self._read(f"SELECT {_COLUMNS} FROM pull_requests WHERE number = ?", (number,))
+        return [_row_to_pull(r) for r in rows]
+
     def head_sha(self, provider: str, repo: str, number: int) -> str | None:
         rows = self._read(
             "SELECT head_sha FROM pull_requests WHERE provider = ? AND repo = ? AND number = ?",

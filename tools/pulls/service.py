@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..code.repo_config import RepoConfig
 from ..errors.reports import ErrorContext
+from ..insights.impact import MergedFix
 from ..memory import service as memory
 from ..memory.store import MemoryStore
 from ..support.paging import decode_cursor, encode_cursor
@@ -438,6 +439,23 @@ class PullRequestService:
             )
             for p in rows
         ]
+
+    async def merged_fix(self, pr_number: int) -> MergedFix:
+        """When a recorded pull request was merged and which signature it fixes (for measure_impact),
+        from our own records only: `sync_pull_requests` brings them up to date."""
+        found = await asyncio.to_thread(self.records.by_number, pr_number)
+        if not found:
+            raise NotFoundError(
+                f"no PR #{pr_number} is recorded: list_pull_requests() shows the numbers, or pass "
+                "merged_at and signature yourself"
+            )
+        if len(found) > 1:
+            repos = ", ".join(sorted(p.repo for p in found))
+            raise ToolInputError(
+                f"pull request #{pr_number} exists in several repositories ({repos}): pass merged_at and signature"
+            )
+        pull = found[0]
+        return MergedFix(merged_at=pull.merged_at, signature=pull.signature)
 
     # -- the local provider's review and CI stand-ins --------------------------------------------------
 
