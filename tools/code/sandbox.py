@@ -177,6 +177,13 @@ def _holds_python(path: Path) -> bool:
     return any(path == place or path in place.parents for place in interpreters)
 
 
+def interpreter_paths() -> list[Path]:
+    """Where the server's Python lives (its venv may sit under /tmp, which the sandbox makes private):
+    shown again read-only so the checks can run with the same interpreter and packages."""
+    places = {_real(Path(sys.prefix)), _real(Path(sys.base_prefix)), _real(Path(sys.executable)).parent}
+    return sorted(p for p in places if p != Path("/"))
+
+
 def credential_paths(home: Path | None = None) -> list[Path]:
     base = Path.home() if home is None else home
     return [base / relative for relative in CREDENTIAL_PATHS]
@@ -223,7 +230,7 @@ def plan_sandbox(
         worktree,
         sandbox_environment(check_env),
         program=program,
-        readable=(checkout,),
+        readable=(checkout, *interpreter_paths()),
         hidden=tuple(hidden),
         hidden_after_readable=tuple(denied_top_level(checkout, denied_patterns)),
     )
