@@ -25,9 +25,16 @@ Scenarios (stores generated inside SQLite, cached in bench/out/, which git ignor
 Shapes: `canonical` (our schema: created_at ISO text) and `epoch` / `epoch_ms` (the same rows with
 created_at INTEGER epoch seconds / milliseconds, same indexes).
 
+Engines (`--engine sqlite|postgres|both`): the PostgreSQL case (bench/telemetry_pg.py) loads the same rows
+into a throwaway cluster under bench/out/pg/ (created_at timestamptz, or bigint epoch with `--pg-shapes`)
+and measures the same tools against the seed's SQL and the best query on that server. `--committed`
+measures HEAD's committed files (a `git archive` export) instead of the working tree.
+
     python bench/telemetry_bench.py --sizes 1000000                       # both scenarios, canonical + epoch
     python bench/telemetry_bench.py --scenarios production --sizes 3000000 --rows-per-day 100000 \\
         --shapes canonical --nightly --serve                              # the held-out check
+    python bench/telemetry_bench.py --engine postgres --scenarios production --sizes 1000000,10000000 \
+        --pg-shapes timestamptz,epoch --pg-memo-known --nightly --committed
 """
 
 from __future__ import annotations
@@ -641,7 +648,12 @@ def child_first_top(db: str, signatures: str) -> None:
     from self_improver.tools.telemetry.mapping import TelemetryMapping
     from self_improver.tools.telemetry.source import TelemetryStore, open_source
 
-    store = TelemetryStore(open_source(Path(db), TelemetryMapping()), "UTC", ANCHOR)
+    if os.environ.get("BENCH_MEMO_KNOWN") == "1":
+        import telemetry_pg
+
+        telemetry_pg.memo_known()
+    location = db if db.startswith("postgresql://") else Path(db)
+    store = TelemetryStore(open_source(location, TelemetryMapping()), "UTC", ANCHOR)
     ctx = reports.ErrorContext(store, SignatureStore(Path(signatures)))
     before = _current_rss_kb()  # now, not the high-water mark: imports may have peaked higher
     started = time.perf_counter()
@@ -687,16 +699,17 @@ def _current_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def first_top_errors(path: Path, signatures: Path) -> dict[str, Any]:
+def first_top_errors(path: Path | str, signatures: Path) -> dict[str, Any]:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{signatures}{suffix}").unlink(missing_ok=True)
     done = subprocess.run(
         [sys.executable, __file__, "--child-first-top", str(path), str(signatures)],
         capture_output=True,
         text=True,
-        check=True,
         env=_env(),
     )
+    if done.returncode:
+        raise RuntimeError(f"first top_errors failed ({done.returncode}): {done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -711,9 +724,14 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_nightly(db: Path, data_dir: Path, now: datetime) -> dict[str, Any]:
+def run_nightly(db: Path | str, data_dir: Path, now: datetime) -> dict[str, Any]:
+    patched = str(db).startswith("postgresql://") and os.environ.get("BENCH_MEMO_KNOWN") == "1"
     command = [
-        str(VENV_BIN / "self-improver"),
+        *(
+            [sys.executable, str(Path(__file__).parent / "pg_nightly_cli.py")]
+            if patched
+            else [str(VENV_BIN / "self-improver")]
+        ),
         "nightly",
         "--telemetry-db",
         str(db),
@@ -812,6 +830,35 @@ def ms(value: float) -> str:
     return f"{value:.1f}ms" if value >= 10 else f"{value:.2f}ms" if value >= 0.1 else f"{value * 1000:.0f}us"
 
 
+def use_committed_tree() -> str:
+    """Import `self_improver` from HEAD's committed files (a `git archive` export under bench/out/committed/),
+    not the working tree, which other people may be editing: this process and every child (PYTHONPATH)."""
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    tree = OUT / "committed" / head
+    package = tree / "self_improver"
+    if not (package / "__init__.py").exists():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", "HEAD", "server", "tools", "prompts", "examples"],
+            cwd=ROOT, capture_output=True, check=True,
+        ).stdout  # fmt: skip
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+        package.mkdir(exist_ok=True)
+        for top in ("server", "tools", "prompts", "examples"):
+            link = package / top
+            if not link.exists():
+                link.symlink_to(tree / top)
+        (package / "__init__.py").write_text("")
+    sys.path.insert(0, str(tree))
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tree), os.environ.get("PYTHONPATH")]))
+    import self_improver
+
+    assert Path(self_improver.__file__).parent == package, self_improver.__file__
+    return f"{head} (committed tree: git archive HEAD, working-tree edits not measured)"
+
+
 def code_state() -> str:
     """The commit measured, and whether the code under it had uncommitted changes (read-only git calls)."""
     try:
@@ -835,7 +882,7 @@ def markdown(results: list[dict[str, Any]]) -> str:
         "|-------|------|-----:|------:|-----:|-----------:|----------:|",
     ]
     for store in results:
-        name = f"{store['scenario']} {store['rate'] // 1000}k/day {store['rows'] / 1e6:g}M {store['shape']}"
+        name = f"{_engine(store)}{store['scenario']} {store['rate'] // 1000}k/day {store['rows'] / 1e6:g}M {store['shape']}"
         for r in store["tools"]:
             lines.append(
                 f"| {name} | {r['tool']} | {ms(r['ours'])} | {ms(r['limit'])} | {ms(r['seed'])} | "
@@ -844,11 +891,38 @@ def markdown(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _engine(store: dict[str, Any]) -> str:
+    return "postgresql " if store.get("engine") == "postgresql" else ""
+
+
+def growth(results: list[dict[str, Any]]) -> list[str]:
+    """How each figure grows from the smallest to the largest store of one engine, scenario rate and shape."""
+    lines = []
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for store in results:
+        key = (store.get("engine", "sqlite"), store["scenario"], store["rate"], store["shape"])
+        groups.setdefault(key, []).append(store)
+    for (engine, scenario, rate, shape), stores in groups.items():
+        if len(stores) < 2:
+            continue
+        small, big = min(stores, key=lambda s: s["rows"]), max(stores, key=lambda s: s["rows"])
+        lines.append(
+            f"{engine} {scenario} {rate // 1000}k/day {shape}, {small['rows'] / 1e6:g}M -> {big['rows'] / 1e6:g}M rows "
+            f"(x{big['rows'] / small['rows']:g}): ours / limit / seed grow"
+        )
+        for a, b in zip(small["tools"], big["tools"], strict=True):
+            lines.append(
+                f"  {a['tool']:<38} x{b['ours'] / a['ours']:.2f} / x{b['limit'] / a['limit']:.2f} / "
+                f"x{b['seed'] / a['seed']:.2f}; ours/limit {a['ours'] / a['limit']:.2f}x -> {b['ours'] / b['limit']:.2f}x"
+            )
+    return lines
+
+
 def targets(results: list[dict[str, Any]], extra: dict[str, Any]) -> list[str]:
     """The issue's targets, each with its figure and whether it holds."""
     found = []
     for store in results:
-        name = f"{store['scenario']} {store['rate'] // 1000}k/day {store['rows']:,} {store['shape']}"
+        name = f"{_engine(store)}{store['scenario']} {store['rate'] // 1000}k/day {store['rows']:,} {store['shape']}"
         for r in store["tools"]:
             within = r["ours"] <= 2 * r["limit"]
             not_slower = r["ours"] <= r["seed"]
@@ -863,11 +937,13 @@ def targets(results: list[dict[str, Any]], extra: dict[str, Any]) -> list[str]:
                 f"{'ok  ' if ok else 'MISS'} {name}: first top_errors {first['seconds']:.1f} s (< 10), "
                 f"+{first['added_mb']:.0f} MB (< 300)"
             )
-    if "nightly" in extra:
-        first, steady = extra["nightly"]["first"], extra["nightly"]["steady"]
+    for key in ("nightly", "pg_nightly"):
+        if key not in extra:
+            continue
+        first, steady = extra[key]["first"], extra[key]["steady"]
         ok = steady["seconds"] < 15 and steady["peak_mb"] < 500 and first["seconds"] < 60
         found.append(
-            f"{'ok  ' if ok else 'MISS'} nightly on {extra['nightly']['store']}: steady {steady['seconds']:.1f} s "
+            f"{'ok  ' if ok else 'MISS'} nightly on {extra[key]['store']}: steady {steady['seconds']:.1f} s "
             f"(< 15), peak {steady['peak_mb']:.0f} MB (< 500); first night {first['seconds']:.1f} s (< 60), "
             f"peak {first['peak_mb']:.0f} MB"
         )
@@ -877,6 +953,76 @@ def targets(results: list[dict[str, Any]], extra: dict[str, Any]) -> list[str]:
             f"{'ok  ' if ratio <= 1.3 else 'MISS'} serve start-up to first tools/list: {ratio:.2f}x a minimal server (<= 1.3)"
         )
     return found
+
+
+def run_postgres(
+    args: argparse.Namespace,
+    scenarios: list[Scenario],
+    sizes: list[int],
+    results: list[dict[str, Any]],
+    extra: dict[str, Any],
+) -> None:
+    """The PostgreSQL case: the same rows in a throwaway cluster (see bench/telemetry_pg.py)."""
+    import telemetry_pg
+
+    if args.pg_memo_known:
+        os.environ["BENCH_MEMO_KNOWN"] = "1"  # this process, the first-top_errors child and nightly
+        telemetry_pg.memo_known()
+    cluster = telemetry_pg.Cluster()
+    cluster.start()
+    try:
+        print(f"PostgreSQL {cluster.version()} on 127.0.0.1:{cluster.port}, data {telemetry_pg.DATA}")
+        last: str | None = None
+        for scenario in scenarios:
+            for rows in sizes:
+                for shape in args.pg_shapes.split(","):
+                    url = telemetry_pg.load(cluster, scenario, rows, shape, args.pg_rebuild)
+                    signatures = OUT / f"pg_{telemetry_pg.db_name(scenario, rows, shape)}.signatures.db"
+                    first = first_top_errors(url, signatures)
+                    measured, sent = telemetry_pg.measure_tools(
+                        url, shape, signatures, args.repeat, NEEDLES[scenario.name]
+                    )
+                    label = (
+                        f"PostgreSQL: {scenario.label}, {rows:,} rows ({rows / scenario.rate:.1f} days), {shape}; "
+                        f"first top_errors on a fresh signature store {first['seconds']:.2f} s, +{first['added_mb']:.0f} "
+                        f"MB max RSS ({first['clustered']:,} failed tasks clustered into {first['signatures']} signatures)"
+                    )
+                    print_rows(label, measured)
+                    telemetry_pg.print_sent(sent)
+                    results.append(
+                        {
+                            "engine": "postgresql",
+                            "scenario": scenario.name,
+                            "rate": scenario.rate,
+                            "rows": rows,
+                            "shape": shape,
+                            "first_top_errors": first,
+                            "tools": [r.__dict__ for r in measured],
+                            "sent": sent,
+                            "memo_known": args.pg_memo_known,
+                        }
+                    )
+                    if scenario.name == "production" and shape == "timestamptz":
+                        last = url
+        if args.nightly and last is not None:
+            with tempfile.TemporaryDirectory() as data_dir:
+                first_night = run_nightly(last, Path(data_dir), ANCHOR - timedelta(days=1))
+                second_night = run_nightly(last, Path(data_dir), ANCHOR)
+            store = last.rsplit("/", 1)[-1]
+            extra["pg_nightly"] = {
+                "store": f"postgresql {store}",
+                "first": first_night,
+                "steady": second_night,
+            }
+            for name, night in (("first night", first_night), ("steady night", second_night)):
+                print(
+                    f"\nnightly on PostgreSQL {store}, {name}: {night['seconds']:.1f} s, peak RSS "
+                    f"{night['peak_mb']:.0f} MB, exit {night['exit']}"
+                )
+                for title, status, seconds, detail in night["steps"]:
+                    print(f"  {title:<42} {status:<8} {seconds:>6.1f} s  {detail}")
+    finally:
+        cluster.stop()
 
 
 def main() -> None:
@@ -892,14 +1038,30 @@ def main() -> None:
     parser.add_argument("--serve", action="store_true", help="also time `self-improver serve` tools/list")
     parser.add_argument("--serve-repeat", type=int, default=5)
     parser.add_argument(
-        "--json", type=Path, default=OUT / "telemetry_results.json", help="append results here"
+        "--json",
+        type=lambda v: Path(v) if v else None,
+        default=OUT / "telemetry_results.json",
+        help="append results here ('' for none)",
+    )
+    parser.add_argument("--engine", choices=("sqlite", "postgres", "both"), default="sqlite")
+    parser.add_argument(
+        "--pg-shapes", default="timestamptz", help="PostgreSQL created_at types: timestamptz, epoch (bigint)"
+    )
+    parser.add_argument("--pg-rebuild", action="store_true", help="reload the PostgreSQL databases")
+    parser.add_argument(
+        "--pg-memo-known",
+        action="store_true",
+        help="stand in for the one-line fix of PostgresTaskSource._failed_page's per-id skip() call (telemetry_pg.memo_known)",
+    )
+    parser.add_argument(
+        "--committed", action="store_true", help="measure HEAD's committed code, not the working tree"
     )
     parser.add_argument("--child-first-top", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_first_top:
         child_first_top(*args.child_first_top)
         return
-    state = code_state()
+    state = use_committed_tree() if args.committed else code_state()
     print(
         f"code: {state}; python {sys.version.split()[0]}, sqlite {sqlite3.sqlite_version}, load {os.getloadavg()[0]:.1f}"
     )
@@ -911,7 +1073,10 @@ def main() -> None:
     shapes = args.shapes.split(",")
     results: list[dict[str, Any]] = []
     last: Path | None = None
-    for scenario in scenarios:
+    extra: dict[str, Any] = {}
+    if args.engine in ("postgres", "both"):
+        run_postgres(args, scenarios, sizes, results, extra)
+    for scenario in scenarios if args.engine in ("sqlite", "both") else []:
         for rows in sizes:
             for shape in shapes:
                 path = build_store(scenario, rows, shape)
@@ -926,6 +1091,7 @@ def main() -> None:
                 print_rows(label, measured)
                 results.append(
                     {
+                        "engine": "sqlite",
                         "scenario": scenario.name,
                         "rate": scenario.rate,
                         "rows": rows,
@@ -936,7 +1102,6 @@ def main() -> None:
                 )
                 if scenario.name == "production" and shape == "canonical":
                     last = path
-    extra: dict[str, Any] = {}
     if args.nightly and last is not None:
         with tempfile.TemporaryDirectory() as data_dir:
             first_night = run_nightly(last, Path(data_dir), ANCHOR - timedelta(days=1))
@@ -959,6 +1124,8 @@ def main() -> None:
             f"a second tools/list {o['warm_ms']:.1f} ms vs {m['warm_ms']:.1f} ms"
         )
     print("\n" + markdown(results))
+    for line in growth(results):
+        print(line)
     print("\ntargets:")
     for line in targets(results, extra):
         print("  " + line)

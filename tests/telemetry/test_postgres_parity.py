@@ -250,3 +250,68 @@ def test_telemetry_check_reads_postgres_and_names_the_missing_index(
     assert code == 2, out  # the configured table (tasks) is missing; the guess follows
     assert 'table = "agent_runs"' in out and 'failed_statuses = ["error"]' in out
     assert "CREATE INDEX" in out and "started_at" in out and "timestamptz" in out
+
+
+async def test_pages_walk_every_task_once_on_both_engines(pg_server: Any, tmp_path: Path) -> None:
+    """Keyset pages (find_tasks' cursor, the clustering's failed-task batches) with uuid ids and ties."""
+    from self_improver.tools.telemetry.mapping import TelemetryMapping
+    from self_improver.tools.telemetry.source import open_source
+    from self_improver.tools.telemetry.windows import Window
+
+    column_type, value = _mapped_runs("timestamptz")
+    tied = [t for t in planted_tasks()][:60]
+    rows = [
+        (
+            str(uuid.UUID(int=n + 1)),
+            "error" if t.failed else "success",
+            t.error,
+            value(tied[n - n % 3].at),
+            t.agent,
+        )
+        for n, t in enumerate(tied)
+    ]
+    sqlite_db = tmp_path / "pages.db"
+    conn = sqlite3.connect(sqlite_db)
+    conn.execute(
+        "CREATE TABLE agent_runs (run_id TEXT PRIMARY KEY, state TEXT, error_message TEXT, started_at TEXT, agent_name TEXT)"
+    )
+    conn.executemany(
+        "INSERT INTO agent_runs VALUES (?,?,?,?,?)", [(*r[:3], r[3].isoformat(), r[4]) for r in rows]
+    )
+    conn.commit()
+    conn.close()
+    create = f"CREATE TABLE agent_runs (run_id uuid PRIMARY KEY, state text, error_message text, started_at {column_type}, agent_name text)"
+    url = _copy_to_postgres(
+        pg_server,
+        "pages",
+        create,
+        ["run_id", "state", "error_message", "started_at", "agent_name"],
+        rows,
+        "agent_runs",
+    )
+    mapping = TelemetryMapping.model_validate(MAPPING)
+    window = Window(
+        datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC), NOW.date(), NOW.date()
+    )
+    batches = {}
+    for name, location in (("sqlite", str(sqlite_db)), ("postgres", url)):
+        source = open_source(location, mapping)
+        try:
+            batches[name] = [[t.id for t in b] async for b in source.failed_tasks(window, batch=4)]
+        finally:
+            await source.close()
+    assert batches["sqlite"] == batches["postgres"] and len(batches["sqlite"]) > 2
+    assert sum(len(b) for b in batches["postgres"]) == sum(1 for r in rows if r[1] == "error")
+    for location, name in ((str(sqlite_db), "s"), (url, "p")):
+        seen: list[str] = []
+        async with Client(
+            build_server(_settings(tmp_path, name, location, now=NOW, telemetry=MAPPING))
+        ) as client:
+            cursor = None
+            while True:
+                page = await call(client, "find_tasks", limit=7, **({"cursor": cursor} if cursor else {}))
+                seen += [t["id"] for t in page["tasks"]]
+                if not page["has_more"]:
+                    break
+                cursor = page["next_cursor"]
+        assert sorted(seen) == sorted(r[0] for r in rows) and len(seen) == len(set(seen))

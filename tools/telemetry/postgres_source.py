@@ -75,7 +75,7 @@ class PostgresTaskSource(SyncEngine):
     def _connect_options(self) -> str:
         return (
             f"-c default_transaction_read_only=on -c statement_timeout={self.statement_timeout_ms} "
-            "-c TimeZone=UTC -c application_name=self-improver"
+            "-c TimeZone=UTC -c jit=off -c application_name=self-improver"
         )
 
     def _pool_now(self) -> Any:
@@ -355,7 +355,7 @@ class PostgresTaskSource(SyncEngine):
             key = self._sort_key(learned)
             if after is not None:
                 where.append(
-                    sql.SQL("({k} < {ck} OR ({k} = {ck} AND {i} < {ci}))").format(
+                    sql.SQL("({k}, {i}) < ({ck}, {ci})").format(  # a row comparison: the index seeks to it
                         k=key,
                         ck=self._typed(learned, "created_at", "c_key"),
                         i=c["id"],
@@ -443,12 +443,16 @@ class PostgresTaskSource(SyncEngine):
         c = learned.columns
         params: dict[str, Any] = {"statuses": statuses, "batch": batch}
         key = self._sort_key(learned)
-        where = sql.SQL("{s}::text = ANY(%(statuses)s) AND {w}").format(
-            s=c["status"], w=self._window(learned, window, params)
+        where = sql.SQL("{s} = ANY(CAST(%(statuses)s AS {kind}[])) AND {w}").format(
+            s=c["status"], kind=sql.SQL(learned.types["status"]), w=self._window(learned, window, params)
         )
-        if after is not None:
-            where = sql.SQL("{w} AND ({k} > %(a_key)s OR ({k} = %(a_key)s AND {i} > %(a_id)s))").format(
-                w=where, k=key, i=c["id"]
+        if after is not None:  # a row comparison, so the index seeks to the next page instead of filtering
+            where = sql.SQL("{w} AND ({k}, {i}) > ({ak}, {ai})").format(
+                w=where,
+                k=key,
+                i=c["id"],
+                ak=self._typed(learned, "created_at", "a_key"),
+                ai=self._typed(learned, "id", "a_id"),
             )
             params |= {"a_key": after[0], "a_id": after[1]}
         keys = conn.execute(
@@ -458,7 +462,8 @@ class PostgresTaskSource(SyncEngine):
             params,
         ).fetchall()
         ids = [_plain_id(r[0]) for r in keys]
-        wanted = [i for i in ids if i not in (skip(ids) if skip else set())]
+        known = skip(ids) if skip else set()
+        wanted = [i for i in ids if i not in known]
         rows = self._rows_by_id(
             conn,
             learned,

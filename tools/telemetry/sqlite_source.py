@@ -289,7 +289,7 @@ class SQLiteTaskSource(SyncEngine):
                 params["needle"] = filters.error_contains
             key = self._sort_key(learned)
             if after is not None:
-                where.append(f"({key} < :c_key OR ({key} = :c_key AND {c['id']} < :c_id))")
+                where.append(f"({key}, {c['id']}) < (:c_key, :c_id)")  # a row value: the index seeks to it
                 params |= {"c_key": after[0], "c_id": after[1]}
             agent_sql = self._agent_sql(learned, filters.agent, params)
             optional = ", ".join(
@@ -351,7 +351,7 @@ class SQLiteTaskSource(SyncEngine):
         key = self._sort_key(learned)
         where = f"{c['status']} IN ({marks}) AND {self._window_sql(learned, window, params)}"
         if after is not None:
-            where += f" AND ({key} > :a_key OR ({key} = :a_key AND {c['id']} > :a_id))"
+            where += f" AND ({key}, {c['id']}) > (:a_key, :a_id)"
             params |= {"a_key": after[0], "a_id": after[1]}
         order = f"ORDER BY {key}, {c['id']} LIMIT :batch"
         details = (
