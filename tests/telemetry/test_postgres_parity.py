@@ -90,7 +90,7 @@ async def _same_answers(
     return ours
 
 
-async def test_the_seed_night_is_the_same_on_postgres(pg_server: Any, demo_db: Path, tmp_path: Path) -> None:
+def _seed_on_postgres(pg_server: Any, demo_db: Path, name: str) -> str:
     names, rows = _sqlite_rows(demo_db)
     timestamps = {"created_at", "started_at", "finished_at"}
     converted = [
@@ -105,7 +105,11 @@ async def test_the_seed_night_is_the_same_on_postgres(pg_server: Any, demo_db: P
         "agent text, task_name text, started_at timestamptz, finished_at timestamptz, duration_ms integer, "
         "error_type text, traceback text, metadata text, release text)"
     )
-    url = _copy_to_postgres(pg_server, "seed", create, names, converted, "tasks")
+    return _copy_to_postgres(pg_server, name, create, names, converted, "tasks")
+
+
+async def test_the_seed_night_is_the_same_on_postgres(pg_server: Any, demo_db: Path, tmp_path: Path) -> None:
+    url = _seed_on_postgres(pg_server, demo_db, "seed")
     answers = await _same_answers(tmp_path, demo_db, url, SEED_CALLS, now=DEMO_ANCHOR)
     yesterday, seven_days = answers[0], answers[6]
     assert (yesterday["total"], yesterday["failed"]) == (169, 13)
@@ -315,3 +319,29 @@ async def test_pages_walk_every_task_once_on_both_engines(pg_server: Any, tmp_pa
                     break
                 cursor = page["next_cursor"]
         assert sorted(seen) == sorted(r[0] for r in rows) and len(seen) == len(set(seen))
+
+
+async def test_the_nightly_run_is_the_same_on_postgres(pg_server: Any, demo_db: Path, tmp_path: Path) -> None:
+    from self_improver.server.nightly import run_nightly_async
+
+    url = _seed_on_postgres(pg_server, demo_db, "seed_nightly")
+    results = {}
+    for name, location in (("sqlite", str(demo_db)), ("postgres", url)):
+        results[name] = await run_nightly_async(
+            _settings(tmp_path, f"night-{name}", location, now=DEMO_ANCHOR)
+        )
+    sqlite, postgres = results["sqlite"], results["postgres"]
+    assert sqlite.outcome == postgres.outcome == "ok", (sqlite.steps, postgres.steps)
+    assert sqlite.counts == postgres.counts and sqlite.warnings == postgres.warnings == []
+
+    def body(result: Any) -> list[str]:  # the report without its run line and step timings
+        assert result.report_path is not None
+        lines = result.report_path.read_text().splitlines()
+        return [
+            line
+            for line in lines
+            if not line.startswith("Run #") and " s)" not in line and "| ok |" not in line
+        ]
+
+    assert body(sqlite) == body(postgres)
+    assert len(body(postgres)) > 30 and any("IMAP timeout" in line for line in body(postgres))
