@@ -282,33 +282,29 @@ def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    """Import tasks (JSON Lines, ours) or spans (OTLP JSON) into self-improver's own store, never a user's."""
     from ..tools.support.problems import ToolInputError
-    from ..tools.telemetry.ingest import ingest_jsonl
+    from ..tools.telemetry.own_store import write_refusal
     from .progress import ProgressBar
 
-    if args.format == "otlp":
-        return _ingest_otlp(args, settings)
-    if settings.telemetry_is_postgres:
-        print(
-            "self-improver ingest: imports go into a SQLite store of self-improver's own; --telemetry-db is a "
-            "PostgreSQL URL, which self-improver only reads: pass a SQLite file path",
-            file=sys.stderr,
-        )
+    otlp = args.format == "otlp"
+    if otlp:
+        from ..tools.otlp.files import ingest_otlp as ingest
+        from ..tools.otlp.store import refusal
+
+        refused = refusal(settings.telemetry_location, settings.telemetry)
+    else:
+        from ..tools.telemetry.ingest import ingest_jsonl as ingest
+
+        refused = write_refusal(settings.telemetry_location, settings.telemetry, "imported tasks")
+    if refused is not None:
+        print(f"self-improver ingest: {refused}", file=sys.stderr)
         return 2
     target = settings.telemetry_path
-    mapping = settings.telemetry
-    if mapping.table != "tasks" or mapping.columns:
-        print(
-            f"self-improver ingest: imports go into self-improver's own tasks table, but a [telemetry] mapping "
-            f"reads your table {mapping.table!r}; ingest into a separate file (--telemetry-db other.db) "
-            "without the mapping, or write to your table with your own tools",
-            file=sys.stderr,
-        )
-        return 2
     bar = ProgressBar("ingest")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        report = ingest_jsonl(args.file, target, progress=bar.update)
+        report = ingest(args.file, target, progress=bar.update)
     except ToolInputError as exc:
         print(f"self-improver ingest: {exc}", file=sys.stderr)
         return 2
@@ -317,51 +313,14 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     finally:
         bar.close()
-    _print_bad_lines(args.file, report.bad_lines)
+    for number, reason in report.bad_lines[:50]:
+        print(f"{args.file}:{number}: skipped: {reason}", file=sys.stderr)
+    if len(report.bad_lines) > 50:
+        print(f"... and {len(report.bad_lines) - 50} more bad lines", file=sys.stderr)
+    spans = f" from {report.spans} span(s)" if otlp else ""
+    stored = f" ({report.duplicates} already stored, {report.not_tasks} span(s) not tasks)" if otlp else ""
     print(
-        f"imported {report.imported} task(s) into {target}; {len(report.bad_lines)} bad line(s) skipped",
-        file=sys.stderr,
-    )
-    from ..tools.telemetry.day_counts import DayCountCache
-
-    DayCountCache(settings.data_dir / "day_counts.db").clear()  # imported rows may fall on counted days
-    if report.stopped:
-        print(f"self-improver ingest: stopped early: {report.stopped}", file=sys.stderr)
-        return 1
-    return 1 if report.bad_lines and not report.imported else 0
-
-
-def _print_bad_lines(source: Path, bad_lines: list[tuple[int, str]]) -> None:
-    for number, reason in bad_lines[:50]:
-        print(f"{source}:{number}: skipped: {reason}", file=sys.stderr)
-    if len(bad_lines) > 50:
-        print(f"... and {len(bad_lines) - 50} more bad lines", file=sys.stderr)
-
-
-def _ingest_otlp(args: argparse.Namespace, settings: Settings) -> int:
-    """OTLP JSON lines into our own store only (never a user's database): the receiver's rules."""
-    from ..tools.otlp.files import ingest_otlp
-    from ..tools.otlp.store import refusal
-    from ..tools.support.problems import ToolInputError
-    from .progress import ProgressBar
-
-    refused = refusal(settings.telemetry_location, settings.telemetry)
-    if refused is not None:
-        print(f"self-improver ingest: {refused}", file=sys.stderr)
-        return 2
-    target = settings.telemetry_path
-    bar = ProgressBar("ingest")
-    try:
-        report = ingest_otlp(args.file, target, progress=bar.update)
-    except ToolInputError as exc:
-        print(f"self-improver ingest: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        bar.close()
-    _print_bad_lines(args.file, report.bad_lines)
-    print(
-        f"imported {report.imported} task(s) from {report.spans} span(s) into {target} "
-        f"({report.duplicates} already stored, {report.not_tasks} span(s) not tasks); "
+        f"imported {report.imported} task(s){spans} into {target}{stored}; "
         f"{len(report.bad_lines)} bad line(s) skipped",
         file=sys.stderr,
     )
@@ -371,7 +330,8 @@ def _ingest_otlp(args: argparse.Namespace, settings: Settings) -> int:
     if report.stopped:
         print(f"self-improver ingest: stopped early: {report.stopped}", file=sys.stderr)
         return 1
-    return 1 if report.bad_lines and not (report.imported or report.duplicates) else 0
+    stored_any = report.imported or getattr(report, "duplicates", 0)
+    return 1 if report.bad_lines and not stored_any else 0
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:

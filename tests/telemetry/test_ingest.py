@@ -221,3 +221,20 @@ async def test_ingested_error_objects_group_in_top_errors(make_settings, tmp_pat
     (group,) = top["groups"]
     assert group["count"] == 12 and group["error_type"] == "RateLimitError"
     assert group["title"].startswith("RateLimitError: Rate limit reached for gpt-4o in organization <id>")
+
+
+def test_ingest_never_writes_into_a_users_own_database(tmp_path, capsys) -> None:
+    import hashlib
+    import sqlite3
+
+    from self_improver.server.cli import main
+
+    theirs = tmp_path / "agents.db"
+    with sqlite3.connect(theirs) as conn:
+        conn.execute("CREATE TABLE tasks (id INTEGER PRIMARY KEY, status TEXT, error TEXT, created_at TEXT)")
+    before = hashlib.sha256(theirs.read_bytes()).hexdigest()
+    lines = tmp_path / "tasks.jsonl"
+    lines.write_text('{"status": "failed", "error": "boom", "created_at": "2026-02-15T10:00:00Z"}\n')
+    code = main(["ingest", str(lines), "--telemetry-db", str(theirs), "--data-dir", str(tmp_path / "data")])
+    assert code == 2 and "did not create" in capsys.readouterr().err
+    assert hashlib.sha256(theirs.read_bytes()).hexdigest() == before

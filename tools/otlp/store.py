@@ -24,9 +24,9 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from ..support.problems import ToolInputError, UnavailableError
-from ..telemetry.locations import is_postgres, masked_url
 from ..telemetry.mapping import TelemetryMapping
-from ..telemetry.schema import SCHEMA_VERSION, open_writable, table_exists
+from ..telemetry.own_store import write_refusal
+from ..telemetry.schema import open_writable, table_exists
 from .mapping import COLUMNS, Row
 
 log = logging.getLogger("self_improver.otlp")
@@ -44,52 +44,12 @@ class StoreUnavailable(UnavailableError):
 
 def refusal(location: str, mapping: TelemetryMapping) -> str | None:
     """Why spans cannot be written at `location` under `mapping`, or None when it is (or will be) ours."""
-    if is_postgres(location):
-        return (
-            f"the telemetry database is PostgreSQL ({masked_url(location)}), which self-improver only "
-            f"reads; received spans go into a SQLite store of self-improver's own: {_NEW_FILE}, or leave "
-            "it unset for <data dir>/telemetry.db"
-        )
-    if mapping.table != "tasks" or mapping.columns:
-        return (
-            f"a [telemetry] mapping reads your own table {mapping.table!r}; received spans go into "
-            f"self-improver's own tasks table: {_NEW_FILE} and no [telemetry] mapping"
-        )
     if not mapping.is_failed("failed"):
         return (
             f"[telemetry] failed_statuses = {mapping.failed_statuses} does not count 'failed', the status "
             "a failed span is stored with: add 'failed' or drop the setting"
         )
-    path = Path(location)
-    if not path.exists():
-        return None
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%'"
-                )
-            ]
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        return f"{path} is not a SQLite database self-improver can read ({exc}); {_NEW_FILE}"
-    if version == 0 and "tasks" in tables:
-        return (
-            f"{path} has a tasks table that self-improver did not create: it is your own database, which "
-            f"self-improver only reads; {_NEW_FILE}"
-        )
-    if version == 0 and tables:
-        return (
-            f"{path} is not a self-improver store (it holds {', '.join(sorted(tables)[:5])}): it is your "
-            f"own database; {_NEW_FILE}"
-        )
-    if version > SCHEMA_VERSION:
-        return f"{path} has schema version {version}, newer than this self-improver: upgrade self-improver"
-    return None
+    return write_refusal(location, mapping, "received spans")
 
 
 def open_store(path: Path) -> sqlite3.Connection:
