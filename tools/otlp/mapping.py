@@ -51,22 +51,9 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from ..errors.parameterize import MAX_MESSAGE_CHARS
 from ..errors.traceback_parser import MAX_TRACEBACK_CHARS, has_traceback, parse_traceback
+from ..telemetry.mapping import FIELDS
 
-COLUMNS = (
-    "span_key",
-    "status",
-    "error",
-    "created_at",
-    "agent",
-    "task_name",
-    "started_at",
-    "finished_at",
-    "duration_ms",
-    "error_type",
-    "traceback",
-    "metadata",
-    "release",
-)
+COLUMNS = ("span_key", *FIELDS[1:])  # our task fields, the span's key in place of the id
 Row = tuple[Any, ...]  # values in COLUMNS order
 
 INVOKE_AGENT = "invoke_agent"
