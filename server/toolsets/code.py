@@ -13,7 +13,7 @@ from ...tools.code.models import CheckResult, CodeSearch, Edit, PatchResult, Sou
 from ..context import progress_reporter, resources
 from ..lazy import lazy_import
 from ..registry import READ_ONLY, WRITE_ADDITIVE, WRITE_IDEMPOTENT, Toolset
-from .errors import Signature
+from .params import FilePath, Limit, RepoName, Signature
 
 if TYPE_CHECKING:
     from ...tools.code import checks, patches, source
@@ -34,24 +34,6 @@ T = TypeVar("T")
 async def in_thread(work: Callable[[], T]) -> T:
     """Git and file work blocks; run it off the event loop so other requests and progress keep flowing."""
     return await anyio.to_thread.run_sync(work)
-
-
-RepoName = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=100,
-        description="A configured repo, e.g. 'worker'.",
-    ),
-]
-FilePath = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=500,
-        description="Path from the repo root, e.g. 'src/app.py'.",
-    ),
-]
 
 
 @toolset.tool(title="Read a source file", annotations=READ_ONLY)
@@ -90,7 +72,7 @@ async def search_code(
         str | None,
         Field(None, max_length=300, description="Only files matching this, e.g. '*.py'."),
     ] = None,
-    limit: Annotated[int, Field(ge=1, le=500, description="Most matching lines to return.")] = 50,
+    limit: Annotated[Limit, Field(le=500, description="Most matching lines to return.")] = 50,
     ignore_case: Annotated[bool, Field(description="Match letters in any case.")] = False,
 ) -> CodeSearch:
     """Lines matching a regex in a repo's default branch, as (path, line, text).

@@ -11,7 +11,7 @@ from ...tools.errors.results import ErrorCluster, TopErrors
 from ..context import progress_reporter, resources
 from ..lazy import lazy_import
 from ..registry import READ_ONLY, Toolset
-from .telemetry import Agent, Days, Until
+from .params import Agent, Days, Limit, Signature, Until
 
 if TYPE_CHECKING:
     from ...tools.errors import reports
@@ -24,15 +24,6 @@ toolset = Toolset(
 )
 
 State = Literal["new", "ongoing", "escalating", "resolved", "regressed"]
-Signature = Annotated[
-    str,
-    Field(
-        min_length=6,
-        max_length=64,
-        pattern=r"^[0-9a-f]+$",
-        description="From top_errors, e.g. '3b8fe4199281'.",
-    ),
-]
 BRIEF_TRACEBACK_LINES = (
     40  # error_cluster(detail="brief"): the last exception of the chain, at most this long
 )
@@ -47,7 +38,7 @@ async def top_errors(
     ctx: Context,
     days: Days = 7,
     until: Until = None,
-    limit: Annotated[int, Field(ge=1, le=50, description="Most groups to return.")] = 5,
+    limit: Annotated[Limit, Field(le=50, description="Most groups to return.")] = 5,
     agent: Agent = None,
     states: Annotated[
         list[State] | None, Field(None, max_length=5, description="Only groups in these states.")

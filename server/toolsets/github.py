@@ -16,21 +16,13 @@ from ...tools.pulls.merge_policy import MergeResult
 from ...tools.pulls.models import OpenedPullRequest, PullRequestList, StateFilter, SyncResult
 from ..context import resources
 from ..registry import DESTRUCTIVE_REMOTE, READ_ONLY_REMOTE, SYNC_FROM_REMOTE, WRITE_REMOTE, Toolset
+from .params import Cursor, Limit, OptionalRepo, RepoName
 
 toolset = Toolset(
     "github",
     "Pull requests for fixes: open one per signature (deduplicated, capped, secret-scanned), list them with "
     "checks, record their state changes in memory.",
 )
-
-RepoName = Annotated[
-    str,
-    Field(min_length=1, max_length=100, description="A configured repo (its [[repos]] name)."),
-]
-OptionalRepo = Annotated[
-    str | None,
-    Field(None, max_length=100, description="Only this configured repo; default all."),
-]
 
 
 @toolset.tool(title="Open a pull request for a fix", annotations=WRITE_REMOTE)
@@ -88,10 +80,8 @@ async def list_pull_requests(
         StateFilter,
         Field(description="'closed' means closed without merging."),
     ] = "open",
-    limit: Annotated[int, Field(ge=1, le=25, description="Most pull requests to return.")] = 10,
-    cursor: Annotated[
-        str | None, Field(None, max_length=500, description="next_cursor of the last page.")
-    ] = None,
+    limit: Annotated[Limit, Field(le=25, description="Most pull requests to return.")] = 10,
+    cursor: Cursor = None,
 ) -> PullRequestList:
     """The pull requests self-improver opened, newest first, with status, checks and signature.
 

@@ -12,7 +12,7 @@ from ...tools.support.problems import ToolInputError, UnavailableError
 from ..context import progress_reporter, resources
 from ..lazy import lazy_import
 from ..registry import READ_ONLY, WRITE_IDEMPOTENT, Toolset
-from .telemetry import Agent
+from .params import Agent, Limit, OptionalSignature
 
 if TYPE_CHECKING:
     from ...tools.insights import impact, slow, verdict_memory
@@ -26,16 +26,6 @@ toolset = Toolset(
     "insights", "Impact of merged fixes (rate ratios with exact intervals) and slow operations."
 )
 
-OptionalSignature = Annotated[
-    str | None,
-    Field(
-        None,
-        min_length=6,
-        max_length=64,
-        pattern=r"^[0-9a-f]+$",
-        description="The signature the fix addressed, e.g. '3b8fe4199281'.",
-    ),
-]
 WindowDays = Annotated[int, Field(ge=1, le=90, description="Days on this side of the merge.")]
 
 
@@ -109,7 +99,7 @@ async def slow_operations(
     baseline_days: Annotated[
         int, Field(ge=1, le=90, description="Baseline days before the recent window.")
     ] = 28,
-    limit: Annotated[int, Field(ge=1, le=100, description="Most operations to return.")] = 10,
+    limit: Annotated[Limit, Field(le=100, description="Most operations to return.")] = 10,
     only_flagged: Annotated[bool, Field(description="Only operations flagged as slower.")] = False,
 ) -> SlowOperations:
     """Task types (task_name per agent) that got slower: p50/p95 of the recent days vs a baseline,

@@ -13,6 +13,7 @@ from ...tools.support.problems import NotFoundError, ToolInputError, Unavailable
 from ..context import resources
 from ..lazy import lazy_import
 from ..registry import READ_ONLY, WRITE_IDEMPOTENT, Toolset
+from .params import Cursor, Limit
 
 if TYPE_CHECKING:
     from ...tools.memory import service
@@ -28,7 +29,9 @@ Metadata = Annotated[
         description=("Scalars; known keys: signature, error_type, occurrences, pr_number, pr_status, repo.")
     ),
 ]
-Signature = Annotated[str, Field(min_length=1, max_length=500, description="A signature from top_errors.")]
+FindingSignature = Annotated[
+    str, Field(min_length=1, max_length=500, description="A signature from top_errors.")
+]
 
 
 @toolset.tool(title="Remember a finding", annotations=WRITE_IDEMPOTENT)
@@ -133,11 +136,9 @@ async def update_finding(
 @toolset.tool(title="History of a signature", annotations=READ_ONLY)
 async def finding_history(
     ctx: Context,
-    signature: Signature,
-    limit: Annotated[int, Field(ge=1, le=200, description="Events per page.")] = 50,
-    cursor: Annotated[
-        str | None, Field(None, max_length=500, description="next_cursor of the last page.")
-    ] = None,
+    signature: FindingSignature,
+    limit: Annotated[Limit, Field(le=200, description="Events per page.")] = 50,
+    cursor: Cursor = None,
 ) -> FindingHistory:
     """Everything memory holds about one signature, oldest first: each finding and every change to it.
 

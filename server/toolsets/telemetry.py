@@ -13,6 +13,7 @@ from ...tools.telemetry.source import TelemetryStore
 from ..context import resources
 from ..lazy import lazy_import
 from ..registry import READ_ONLY, Toolset
+from .params import Agent, Cursor, Day, Days, Limit, Until
 
 if TYPE_CHECKING:
     from ...tools.telemetry import queries
@@ -22,22 +23,6 @@ else:
 
 toolset = Toolset("telemetry", "Task-run telemetry: daily summary, failure trend, task pages, read-only SQL.")
 
-Day = Annotated[
-    str,
-    Field(
-        description="'today', 'yesterday' or YYYY-MM-DD (configured timezone).", min_length=1, max_length=32
-    ),
-]
-Days = Annotated[int, Field(ge=1, le=90, description="Full days before `until`'s day.")]
-Until = Annotated[
-    str | None,
-    Field(
-        None,
-        max_length=40,
-        description="Exclusive end: 'today', 'yesterday', a date or an ISO time; default now.",
-    ),
-]
-Agent = Annotated[str | None, Field(None, max_length=200, description="Only this agent's tasks.")]
 Detail = Literal["brief", "full"]
 BRIEF_ERROR_CHARS = 200  # find_tasks(detail="brief") cuts each error to this many characters
 
@@ -79,10 +64,8 @@ async def find_tasks(
     error_contains: Annotated[
         str | None, Field(None, min_length=1, max_length=500, description="Text in the error, any case.")
     ] = None,
-    limit: Annotated[int, Field(ge=1, le=200, description="Tasks per page.")] = 20,
-    cursor: Annotated[
-        str | None, Field(None, max_length=500, description="next_cursor of the last page.")
-    ] = None,
+    limit: Annotated[Limit, Field(le=200, description="Tasks per page.")] = 20,
+    cursor: Cursor = None,
     detail: Annotated[
         Detail, Field(description=f"brief: errors cut to {BRIEF_ERROR_CHARS} chars; full: 500.")
     ] = "brief",
@@ -136,7 +119,7 @@ async def query_telemetry(
         list[Any] | dict[str, Any] | None,
         Field(None, description="Values for ? (a list) or :name (an object) placeholders."),
     ] = None,
-    limit: Annotated[int, Field(ge=1, le=1000, description="Most rows to return.")] = 200,
+    limit: Annotated[Limit, Field(le=1000, description="Most rows to return.")] = 200,
 ) -> QueryResult:
     """One read-only SQL statement on the telemetry database, for questions no other tool answers.
 
