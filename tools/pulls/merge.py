@@ -18,7 +18,6 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -28,48 +27,10 @@ from ..support.git_runner import IDENTITY, check_ref, redact_remote
 from ..support.local_db import open_local_db
 from ..support.problems import ToolInputError, UnavailableError
 from . import git
-from .models import PullRequest
+from .providers.base import FileChange
 
 SCRATCH_DIR = "merges"
 FETCHED = "refs/self-improver"
-
-
-# -- what providers report ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FileChange:
-    """One changed path of a pull request (a rename is two: the old path removed, the new one added)."""
-
-    path: str
-    additions: int = 0
-    deletions: int = 0
-    binary: bool = False
-
-    @property
-    def changed_lines(self) -> int:
-        return self.additions + self.deletions
-
-
-@dataclass(frozen=True)
-class MergeSnapshot:
-    """What a provider read about a pull request just before deciding: the exact head that would merge."""
-
-    pull: PullRequest
-    head_sha: str | None
-    files: list[FileChange] = field(default_factory=list)
-    files_truncated: bool = False
-    mergeable: bool | None = None  # None: not known (GitHub still computing, or not computed)
-    notes: list[str] = field(default_factory=list)
-    diff_read: bool = True  # False: not open, so its files were not read
-
-
-@dataclass(frozen=True)
-class MergeOutcome:
-    before_sha: str | None  # the default branch before the merge (None: it did not exist on the remote)
-    after_sha: str  # the default branch after: the merge (or squash) commit
-    method: Literal["merge", "squash"]
-    note: str | None = None
 
 
 # -- the scratch repository -----------------------------------------------------------------------------

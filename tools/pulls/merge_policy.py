@@ -43,10 +43,10 @@ from pydantic import BaseModel, Field
 from ..support.problems import ToolInputError, UnavailableError
 from . import git, merge
 from .marker import BRANCH_PREFIX, LABEL, marker
-from .merge import FileChange, MergeAudit, MergeAuditEntry, MergeSnapshot
+from .merge import MergeAudit, MergeAuditEntry
 from .merge_config import AutoMergePolicy
 from .models import Checks, OpenedPullRequest, PullRequest, Status
-from .providers.base import PullDraft, PullProvider
+from .providers.base import FileChange, MergeSnapshot, PullDraft, PullProvider
 from .providers.local import utc_text
 
 if TYPE_CHECKING:

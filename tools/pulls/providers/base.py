@@ -5,14 +5,46 @@ Methods are synchronous (git and PyGithub block); the service calls them in work
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 from ...code.repo_config import RepoConfig
 from ..models import PullRequest, StateFilter
 
-if TYPE_CHECKING:
-    from ..merge import MergeOutcome, MergeSnapshot
+
+@dataclass(frozen=True)
+class FileChange:
+    """One changed path of a pull request (a rename is two: the old path removed, the new one added)."""
+
+    path: str
+    additions: int = 0
+    deletions: int = 0
+    binary: bool = False
+
+    @property
+    def changed_lines(self) -> int:
+        return self.additions + self.deletions
+
+
+@dataclass(frozen=True)
+class MergeSnapshot:
+    """What a provider read about a pull request just before deciding: the exact head that would merge."""
+
+    pull: PullRequest
+    head_sha: str | None
+    files: list[FileChange] = field(default_factory=list)
+    files_truncated: bool = False
+    mergeable: bool | None = None  # None: not known (GitHub still computing, or not computed)
+    notes: list[str] = field(default_factory=list)
+    diff_read: bool = True  # False: not open, so its files were not read
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    before_sha: str | None  # the default branch before the merge (None: it did not exist on the remote)
+    after_sha: str  # the default branch after: the merge (or squash) commit
+    method: Literal["merge", "squash"]
+    note: str | None = None
 
 
 @dataclass(frozen=True)

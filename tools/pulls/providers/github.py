@@ -29,10 +29,9 @@ from ...support.problems import NotFoundError, ToolInputError, UnavailableError
 from .. import git
 from ..checks import combine
 from ..marker import LABEL, is_ours, parse_marker
-from ..merge import FileChange, MergeOutcome, MergeSnapshot
 from ..models import PullRequest, StateFilter, Status
 from ..retry import RetryPolicy, Sleep, create_once, describe, with_retries
-from .base import PullDraft
+from .base import FileChange, MergeOutcome, MergeSnapshot, PullDraft
 
 T = TypeVar("T")
 MAX_SCAN = 500  # issues looked at when searching for our pull requests (open ones are few: max_open_prs)

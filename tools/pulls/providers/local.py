@@ -17,7 +17,7 @@ from ...support.problems import NotFoundError, ToolInputError
 from .. import git, merge
 from ..models import Checks, PullRequest, StateFilter, Status
 from ..records import PullRecords
-from .base import PullDraft, statuses_for
+from .base import MergeOutcome, MergeSnapshot, PullDraft, statuses_for
 
 PROVIDER = "local"
 
@@ -130,11 +130,11 @@ class LocalProvider:
             f"the remote had no {repo.default_branch!r} yet: it starts from the local one ({local[:12]})",
         )
 
-    def merge_snapshot(self, repo: RepoConfig, number: int) -> merge.MergeSnapshot:
+    def merge_snapshot(self, repo: RepoConfig, number: int) -> MergeSnapshot:
         pull = self.get(repo, number)
         recorded = self.records.head_sha(PROVIDER, repo.name, number)
         if pull.status != "open":
-            return merge.MergeSnapshot(pull, recorded, notes=[f"it is {pull.status}"], diff_read=False)
+            return MergeSnapshot(pull, recorded, notes=[f"it is {pull.status}"], diff_read=False)
         remote, scratch = self.remote_for(repo), self._scratch(repo)
         head = merge.fetch_branch(scratch, remote, pull.head, f"pulls/{number}/head")
         if head is None:
@@ -147,7 +147,7 @@ class LocalProvider:
         if recorded and recorded != head:
             pull = pull.model_copy(update={"checks": "pending"})
             notes.append(f"checks were recorded for {recorded[:12]}, the branch is now at {head[:12]}")
-        return merge.MergeSnapshot(
+        return MergeSnapshot(
             pull,
             head,
             merge.changed_files(scratch, base, head),
@@ -155,9 +155,7 @@ class LocalProvider:
             notes=notes,
         )
 
-    def merge(
-        self, repo: RepoConfig, snapshot: merge.MergeSnapshot, title: str, message: str
-    ) -> merge.MergeOutcome:
+    def merge(self, repo: RepoConfig, snapshot: MergeSnapshot, title: str, message: str) -> MergeOutcome:
         """A merge commit of the evaluated head onto the remote's default branch, pushed without force."""
         number = snapshot.pull.number
         remote, scratch = self.remote_for(repo), self._scratch(repo)
@@ -174,7 +172,7 @@ class LocalProvider:
         commit = merge.merge_commit(scratch, base, head, message)
         merge.push_commit(scratch, remote, commit, repo.default_branch)
         self.set_state(repo, number, "merged")
-        return merge.MergeOutcome(before_sha=before, after_sha=commit, method="merge", note=note)
+        return MergeOutcome(before_sha=before, after_sha=commit, method="merge", note=note)
 
     def git_remote(self, repo: RepoConfig) -> tuple[str, dict[str, str]]:
         return self.remote_for(repo), {}
