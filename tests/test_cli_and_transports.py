@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import httpx2
 import pytest
+from local_ports import free_port, wait_for_port
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp_calls import call
@@ -110,27 +109,8 @@ async def test_the_seed_night_over_stdio_with_the_real_clock(demo_db: Path, tmp_
     assert top["warnings"] == []
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited early: {proc.stderr.read() if proc.stderr else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("server did not start listening")
-
-
 async def test_serve_over_http_requires_the_bearer_token(demo_db: Path, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             *CLI,
@@ -151,7 +131,7 @@ async def test_serve_over_http_requires_the_bearer_token(demo_db: Path, tmp_path
         text=True,
     )
     try:
-        _wait_for_port(port, proc)
+        wait_for_port(port, proc)
         url = f"http://127.0.0.1:{port}/mcp"
         assert httpx.post(url, json={}).status_code == 401
         assert httpx.post(url, json={}, headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -175,7 +155,7 @@ def test_http_on_a_public_address_without_token_is_refused(tmp_path: Path) -> No
             "--host",
             "0.0.0.0",
             "--port",
-            str(_free_port()),
+            str(free_port()),
             "--data-dir",
             str(tmp_path),
         ],

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from local_ports import free_port
 from mcp.server.mcpserver import MCPServer
 from self_improver.server import http
 from self_improver.server.http import http_app, rebinding_protection
@@ -106,15 +107,9 @@ def test_the_defaults_are_a_cap_of_100_and_30_minutes(demo_server: MCPServer) ->
     assert (http.MAX_SESSIONS, http.SESSION_IDLE_SECONDS) == (100, 30 * 60)
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_on_127_0_0_2_refuses_a_foreign_host_header(demo_db: Path, tmp_path: Path) -> None:
     try:
-        port = _free_port("127.0.0.2")
+        port = free_port("127.0.0.2")
     except OSError:
         pytest.skip("127.0.0.2 is not routed to loopback here")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SELF_IMPROVER_")}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from local_ports import free_port
 from self_improver.tools.memory.connection import ServerDownError
 from self_improver.tools.memory.recall import recall
 from self_improver.tools.memory.store import MemoryStore
@@ -23,12 +23,6 @@ START_TIMEOUT_S = 60.0
 pytestmark = pytest.mark.skipif(
     not CHROMA.exists(), reason="the chromadb package's `chroma` command is not installed"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from local_ports import free_port
+
 TOKEN = "otlp-test-token"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "otlp" / "planted_spans.jsonl"
 
@@ -25,12 +27,6 @@ class Collector:
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {TOKEN}"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_collector(workdir: Path, *flags: str) -> Collector:

@@ -599,6 +599,17 @@ class PostgresTaskSource(SyncEngine):
     async def change_token(self) -> Any:
         return None  # activity anywhere in the cluster moves PostgreSQL's counters: always look
 
+    # -- releases (issue #15): the bodies live in release_queries.py ------------------------------------
+    async def task_releases(self, ids: Sequence[Any]) -> dict[Any, str]:
+        from .release_queries import postgres_task_releases
+
+        return await postgres_task_releases(self, ids)
+
+    async def release_first_seen(self, window: Window) -> dict[str, datetime]:
+        from .release_queries import postgres_release_first_seen
+
+        return await postgres_release_first_seen(self, window)
+
     async def inspect(self) -> Inspection:
         return await asyncio.to_thread(self._inspect)
 

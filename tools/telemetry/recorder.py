@@ -1,6 +1,6 @@
 """Record an agent system's tasks: an async context manager and a decorator.
 
-    recorder = TaskRecorder("telemetry.db", agent="email-agent")
+    recorder = TaskRecorder("telemetry.db", agent="email-agent", release="v1.4.2")  # release optional
 
     async with recorder.task("check_inbox", metadata={"mailbox": "ops"}):
         ...                                   # status running -> done, or failed with the exception
@@ -93,9 +93,11 @@ class TaskRecorder:
         agent: str | None = None,
         wait_seconds: float = WAIT_SECONDS,
         max_pending: int = MAX_PENDING,
+        release: str | None = None,
     ):
         self.db_path = str(db_path)
         self.agent = agent
+        self.release = release  # the version or commit this process runs; stored with each task
         self.wait_seconds = wait_seconds
         self.max_pending = max_pending
         self._conn: sqlite3.Connection | None = None
@@ -251,6 +253,8 @@ class TaskRecorder:
             "task_name": name,
             "metadata": json.dumps(meta, default=str),
         }
+        if self.release:
+            start["release"] = self.release
         handle = RecordedTask(id=0, metadata=meta, _start=start)
         await self._record(_Op(handle, dict(start), insert=True))
         try:

@@ -169,6 +169,15 @@ class TaskSource(Protocol):
         """A value that changes whenever the data may have changed (None: unknown, assume changed)."""
         ...
 
+    async def task_releases(self, ids: Sequence[Any]) -> dict[Any, str]:
+        """The release (version or commit) each given task ran on; tasks without one are left out, and
+        a table without a `release` column answers {}."""
+        ...
+
+    async def release_first_seen(self, window: Window) -> dict[str, datetime]:
+        """Each release of the tasks created in the window, with the earliest created_at among them."""
+        ...
+
     async def inspect(self) -> Inspection: ...
 
     async def query(self, sql: str, params: Any, limit: int, time_limit: float) -> QueryResult:
