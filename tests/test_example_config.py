@@ -44,7 +44,7 @@ def test_every_section_of_the_example_config_is_read(settings: Settings) -> None
     assert repo.test_command == "python -m pytest -q" and repo.check_env == ["DJANGO_SETTINGS_MODULE"]
     assert repo.github == "me/email-agent" and repo.denied_paths == list(DEFAULT_DENIED_PATHS)
     # memory
-    assert (settings.embedding, settings.memory_url) == ("offline", None)
+    assert (settings.embedding, settings.memory_url) == ("auto", None)
     # [auto_merge]
     policy = settings.auto_merge
     assert (policy.enabled, policy.max_files, policy.max_changed_lines) == (False, 3, 60)

@@ -29,6 +29,6 @@ def clock() -> Clock:
 
 @pytest.fixture
 def store(tmp_path: Path, clock: Clock) -> Iterator[MemoryStore]:
-    memory = MemoryStore(tmp_path / "data", now=clock)
+    memory = MemoryStore(tmp_path / "data", embedding="offline", now=clock)
     yield memory
     memory.close()

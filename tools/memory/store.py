@@ -45,7 +45,7 @@ class MemoryStore:
         self,
         data_dir: Path,
         url: str | None = None,
-        embedding: str = "offline",
+        embedding: str = "auto",
         now: Callable[[], datetime] | None = None,
         embedder: Embedder | None = None,
     ):
@@ -72,8 +72,20 @@ class MemoryStore:
         if self._embedder is None:
             from .embedders import make_embedder  # chromadb loads with the first memory call, not at start-up
 
-            self._embedder = make_embedder(self.embedding)
+            self._embedder = make_embedder(self.embedding, pinned=self._pinned_embedding())
         return self._embedder
+
+    def _pinned_embedding(self) -> str | None:
+        """For `auto`: the embedding the findings collection was built with, None when there is none yet."""
+        if self.embedding != "auto":
+            return None
+        from .connection import PIN_NAME, get_collection, open_client
+
+        if self._client is None:
+            self._client = open_client(self.data_dir, self.url)
+        collection = get_collection(self._client)
+        name = (collection.metadata or {}).get(PIN_NAME) if collection is not None else None
+        return str(name) if name else None
 
     def collection(self) -> Any:
         """The open findings collection; connects (again) when needed."""
