@@ -61,8 +61,9 @@ class Settings(BaseSettings):
     memory_url: str | None = Field(
         None, description="chroma server (http://host:port) for memory; default embedded."
     )
-    embedding: Literal["offline", "minilm"] = Field(
-        "offline", description="Memory embedding; minilm needs its model."
+    embedding: Literal["auto", "offline", "minilm"] = Field(
+        "auto",
+        description="Memory embedding; auto: MiniLM when its packaged weights are installed, else offline.",
     )
 
     repos: list[RepoConfig] = Field(default_factory=list, description="[[repos]] tables of the TOML config.")
