@@ -1,5 +1,6 @@
-"""The layout's two rules, read from the source: no import cycles among the modules of tools/ and server/,
-and tools/ never imports server/ (domain code gets settings and resources handed in, never fetched).
+"""The layout's rules, read from the source: no import cycles among the modules of tools/ and server/,
+tools/ never imports server/ (domain code gets settings and resources handed in, never fetched), and no
+module of either is longer than MAX_LINES (split it by what it is about).
 
 The import graph is built from each module's AST. For cycles only imports that run when the module is
 imported count: module-level statements (also inside module-level `if`/`try`/`with` and class bodies),
@@ -16,6 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = "self_improver"
 LAYERS = ("tools", "server")
+MAX_LINES = 400
 
 
 def module_name(path: Path) -> str:
@@ -156,6 +158,21 @@ def test_tools_never_import_server() -> None:
         if target == server or target.startswith(server + ".")
     )
     assert wrong == [], "tools/ must not import server/: " + "; ".join(wrong)
+
+
+def too_long(limit: int = MAX_LINES) -> list[str]:
+    """`path (n lines)` for each module of tools/ and server/ longer than `limit` lines."""
+    found = []
+    for path in modules().values():
+        count = len(path.read_text(encoding="utf-8").splitlines())
+        if count > limit:
+            found.append(f"{path.relative_to(ROOT)} ({count} lines)")
+    return sorted(found)
+
+
+def test_no_module_of_tools_or_server_is_longer_than_the_limit() -> None:
+    found = too_long()
+    assert found == [], f"modules over {MAX_LINES} lines (split them by concern): " + ", ".join(found)
 
 
 def test_the_checks_see_cycles_and_layer_breaks() -> None:

@@ -1,6 +1,7 @@
 """Toolset `github`: turn a fix branch into a reviewed pull request, list them with checks, sync their state.
 
-Works with GitHub (token set) or the local stand-in (no token): the same tools, the same rules.
+Works with every registered provider (GitHub, GitLab, or the local stand-in; see
+tools/pulls/providers/registry.py): the same tools, the same rules.
 `list_pull_requests` only reads. Recording state changes in memory is a write, so it has its own tool,
 `sync_pull_requests`, which a read-only server does not expose.
 """
@@ -12,7 +13,7 @@ from typing import Annotated
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from ...tools.pulls.merge_policy import MergeResult
+from ...tools.pulls.merger import MergeResult
 from ...tools.pulls.models import OpenedPullRequest, PullRequestList, StateFilter, SyncResult
 from ..context import resources
 from ..registry import DESTRUCTIVE_REMOTE, READ_ONLY_REMOTE, SYNC_FROM_REMOTE, WRITE_REMOTE, Toolset

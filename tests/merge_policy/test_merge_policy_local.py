@@ -12,7 +12,6 @@ from merge_policy.merge_setup import Checkout, Verdict, policy
 from pull_requests.git_setup import git, snapshot
 from self_improver.server.app import build_server
 from self_improver.server.context import AppResources
-from self_improver.tools.pulls.merge_policy import revert_if_worse
 from self_improver.tools.support.problems import ToolInputError
 
 
@@ -163,9 +162,9 @@ async def test_worse_verdict_opens_a_revert_pull_request(local_settings, checkou
         opened = await pulls.open_revert_pull_request("worker", number, Verdict(pr_number=number))
         again = await pulls.open_revert_pull_request("worker", number, Verdict(pr_number=number))
         nightly = [
-            await revert_if_worse(pulls, "worker", number, Verdict(verdict="fixed")),
-            await revert_if_worse(pulls, "worker", numbers["no_test"], Verdict(pr_number=None)),
-            await revert_if_worse(pulls, "worker", number, Verdict(pr_number=number)),
+            await pulls.revert_if_worse("worker", number, Verdict(verdict="fixed")),
+            await pulls.revert_if_worse("worker", numbers["no_test"], Verdict(pr_number=None)),
+            await pulls.revert_if_worse("worker", number, Verdict(pr_number=number)),
         ]
         audit = pulls.merge_audit().entries(repo="worker", number=number, action="revert")
     finally:

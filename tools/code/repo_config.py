@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 DEFAULT_DENIED_PATHS = (
     ".git/",
@@ -43,7 +44,15 @@ class RepoConfig(BaseModel):
         description="Names of environment variables the test command gets from the server's environment "
         '(e.g. ["DJANGO_SETTINGS_MODULE"]); nothing else reaches it beyond PATH, HOME, TMPDIR, locale and TERM.',
     )
-    github: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="owner/name")
+    forge: str | None = Field(
+        None,
+        description='Where its pull requests go: "github", "gitlab" or "local" (any name registered in '
+        'tools/pulls/providers/registry.py); unset: local. `github = "owner/name"` is short for '
+        'forge = "github" with that project.',
+    )
+    project: str | None = Field(
+        None, description='The repository on the forge: "owner/name" (GitLab: "group/subgroup/name").'
+    )
     remote: str | None = Field(
         None,
         description="Git remote URL or path the local provider pushes to; default a bare repo in the data dir.",
@@ -52,6 +61,38 @@ class RepoConfig(BaseModel):
         default_factory=lambda: list(DEFAULT_DENIED_PATHS),
         description="Glob patterns (relative to the repo root) no edit may touch.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _github_shorthand(cls, data: Any) -> Any:
+        """`github = "owner/name"` (the older key) is forge = "github" with that project."""
+        if not isinstance(data, dict) or "github" not in data:
+            return data
+        data = dict(data)
+        alias = data.pop("github")
+        if alias is None:
+            return data
+        if data.get("forge") not in (None, "github") or data.get("project") not in (None, alias):
+            raise ValueError(
+                f'github = "{alias}" says forge = "github" with project = "{alias}", which contradicts '
+                f"forge = {data.get('forge')!r} / project = {data.get('project')!r}: keep one of them"
+            )
+        return {**data, "forge": "github", "project": alias}
+
+    @model_validator(mode="after")
+    def _known_forge(self) -> RepoConfig:
+        if self.forge is not None:
+            from ..pulls.providers.registry import check_project  # no import cycle: loaded on validation
+
+            check_project(self.forge, self.project)
+        elif self.project is not None:
+            raise ValueError(f'project = "{self.project}" needs a forge, e.g. forge = "github"')
+        return self
+
+    @property
+    def github(self) -> str | None:
+        """The GitHub "owner/name" when the repo's forge is GitHub."""
+        return self.project if self.forge == "github" else None
 
     @field_validator("default_branch")
     @classmethod

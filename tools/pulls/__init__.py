@@ -1,7 +1,20 @@
-"""Pull requests for fixes: open one per error signature, list them with their checks, follow their state.
+"""Pull requests for fixes: open one per error signature, list them with their checks, follow their state,
+merge the low-risk ones and revert a merged fix that made things worse.
 
-Two providers behind one interface: `github` (PyGithub, GitHub or GitHub Enterprise) and `local` (the
-branch is pushed to a configured or data-dir bare remote and the pull request is a row in `pulls.db`).
-`service.PullRequestService` is the entry point: dedup by signature, caps, evidence, secret scan,
-retries and the link to the findings memory live there or in the modules it composes.
+Layers, top down (each imports only those below it):
+
+    service.py          PullRequestService, the entry point: opens (dedup, caps, evidence, secret scan),
+                        lists, syncs, and runs merges/reverts under one lock
+    merger.py           Merger: merge a pull request the policy allows, open a revert; audited
+    memory_link.py      pull-request state into the findings memory (link, sync)
+    provider_choice.py  which provider serves a repo (pr_provider + the repo's forge)
+    merge_policy.py     the auto-merge rules as pure functions (merge_paths.py: path predicates,
+                        merge_config.py: the [auto_merge] table)
+    merge_audit.py      the merge audit trail (pulls.db); records.py: pulls.db's pull requests
+    scratch_repo.py     git plumbing for merges and reverts, never in the user's checkout
+    providers/          where pull requests live: base.py (the PullProvider protocol), registry.py
+                        (name -> factory), one module per provider (local, github, gitlab)
+
+Add a PR provider: a class implementing `providers/base.PullProvider` in `providers/<name>.py`, and a
+`register(ProviderSpec(...))` in `providers/registry.py`. Nothing else changes.
 """

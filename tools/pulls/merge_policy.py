@@ -1,8 +1,9 @@
-"""Low-risk auto-merge, off by default: a policy, a pure evaluation that explains every rule, the merge,
-its audit trail, and a revert pull request when a merged fix made things worse.
+"""The low-risk auto-merge policy as pure data and functions: the facts about a pull request, the rules,
+and an evaluation that explains every rule. No git, no provider, no database: test it with plain values.
 
-The policy is the `[auto_merge]` table of the config (Settings.auto_merge). A pull request is merged only
-when every rule passes; the rules are evaluated all at once so a refusal names each one that failed:
+The policy is the `[auto_merge]` table of the config (`merge_config.AutoMergePolicy`, Settings.auto_merge).
+A pull request is merged only when every rule passes; the rules are evaluated all at once so a refusal
+names each one that failed:
 
     policy_enabled                 [auto_merge] enabled = true
     labelled_self_improver         it carries the `self-improver` label
@@ -17,44 +18,24 @@ when every rule passes; the rules are evaluated all at once so a refusal names e
     no_dependency_or_ci_changes    no dependency manifest, lock file, build or CI file (a fixed list)
     changes_a_test                 it adds lines to a test (under tests/, test_*.py, *_test.py, ...)
 
-`evaluate_merge_policy(policy, facts)` is pure. `merge_pull_request` gathers the facts through the
-provider (GitHub: the pull request, its files and the checks of its head; local: the branch on the
-configured remote), evaluates, and only then merges exactly the head it evaluated: GitHub squash-merges
-with `sha=<head>`; the local provider writes a merge commit onto the remote's default branch from a
-scratch repository (`merge.py`), never the user's checkout. Every attempt, merged, refused or failed,
-is a row of `merge_audit` in pulls.db.
-
-`open_revert_pull_request` is for the nightly job: when the impact verdict of a pull request *we*
-merged is `worse`, it opens `self-improver/revert-<n>` (labels self-improver + revert) from the
-remote's default branch, built in a worktree of the scratch repository. Call both through
-`PullRequestService` (it serialises them with opens); the functions here take the service.
+The path predicates are in `merge_paths.py`. Acting on an evaluation (reading the pull request through
+its provider, merging exactly the evaluated head, auditing, reverting) is `merger.py`, reached through
+`PullRequestService.merge_pull_request` / `.open_revert_pull_request` / `.revert_if_worse`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..support.problems import ToolInputError, UnavailableError
-from . import git, merge
-from .marker import BRANCH_PREFIX, LABEL, marker
-from .merge import MergeAudit, MergeAuditEntry
+from .marker import LABEL
 from .merge_config import AutoMergePolicy
-from .models import Checks, OpenedPullRequest, PullRequest, Status
-from .providers.base import FileChange, MergeSnapshot, PullDraft, PullProvider
-from .providers.local import utc_text
+from .merge_paths import is_dependency_or_ci, is_test_path, path_allowed
+from .models import Checks, Status
+from .providers.base import FileChange, MergeSnapshot
 
-if TYPE_CHECKING:
-    from .service import PullRequestService
-
-log = logging.getLogger(__name__)
-
-REVERT_LABEL = "revert"
 MAX_NAMED = 8  # paths named in one rule's detail
 DIFF_RULES = frozenset(
     {
@@ -70,143 +51,14 @@ DIFF_RULES = frozenset(
 __all__ = [
     "AutoMergePolicy",
     "FileChange",
-    "MergeAuditEntry",
-    "MergeResult",
     "PolicyEvaluation",
     "PullFacts",
     "RuleResult",
     "evaluate_merge_policy",
     "is_dependency_or_ci",
     "is_test_path",
-    "merge_audit",
-    "merge_pull_request",
-    "open_revert_pull_request",
     "path_allowed",
-    "revert_if_worse",
 ]
-
-
-# -- the policy ---------------------------------------------------------------------------------------
-
-
-# Fixed: dependency manifests, lock files, build and CI configuration, matched case-insensitively at any depth.
-DEPENDENCY_AND_CI_NAMES = (
-    "requirements*.txt",
-    "requirements*.in",
-    "constraints*.txt",
-    "pyproject.toml",
-    "setup.py",
-    "setup.cfg",
-    "pipfile",
-    "pipfile.lock",
-    "*.lock",
-    "poetry.lock",
-    "environment.yml",
-    "environment.yaml",
-    "package.json",
-    "package-lock.json",
-    "npm-shrinkwrap.json",
-    "yarn.lock",
-    "pnpm-lock.yaml",
-    "pnpm-workspace.yaml",
-    ".npmrc",
-    "go.mod",
-    "go.sum",
-    "go.work",
-    "cargo.toml",
-    "cargo.lock",
-    "gemfile",
-    "*.gemspec",
-    "composer.json",
-    "pom.xml",
-    "build.gradle",
-    "build.gradle.kts",
-    "settings.gradle",
-    "settings.gradle.kts",
-    "dockerfile",
-    "dockerfile.*",
-    "*.dockerfile",
-    "containerfile",
-    "docker-compose*.yml",
-    "docker-compose*.yaml",
-    "compose.yml",
-    "compose.yaml",
-    "makefile",
-    "gnumakefile",
-    "*.mk",
-    "tox.ini",
-    "noxfile.py",
-    ".pre-commit-config.yaml",
-    ".pre-commit-hooks.yaml",
-    "jenkinsfile",
-    ".gitlab-ci.yml",
-    ".travis.yml",
-    "azure-pipelines.yml",
-    "bitbucket-pipelines.yml",
-    ".drone.yml",
-    "appveyor.yml",
-    ".gitmodules",
-    "codeowners",
-)
-DEPENDENCY_AND_CI_DIRS = (
-    ".github",
-    ".gitlab",
-    ".circleci",
-    ".buildkite",
-    ".azure-pipelines",
-    ".devcontainer",
-    "requirements",
-    ".git",
-)
-TEST_DIRS = ("tests", "test", "__tests__")
-TEST_NAMES = (
-    "test_*.py",
-    "*_test.py",
-    "*_test.go",
-    "*.test.js",
-    "*.test.jsx",
-    "*.test.ts",
-    "*.test.tsx",
-    "*.spec.js",
-    "*.spec.ts",
-    "*_spec.rb",
-)
-
-
-def is_dependency_or_ci(path: str) -> bool:
-    parts = path.lower().split("/")
-    return any(d in parts[:-1] for d in DEPENDENCY_AND_CI_DIRS) or any(
-        fnmatchcase(parts[-1], name) for name in DEPENDENCY_AND_CI_NAMES
-    )
-
-
-def is_test_path(path: str) -> bool:
-    parts = path.split("/")
-    return any(d in parts[:-1] for d in TEST_DIRS) or any(fnmatchcase(parts[-1], n) for n in TEST_NAMES)
-
-
-def path_allowed(path: str, patterns: list[str]) -> str | None:
-    """The allowed_paths pattern `path` matches (case-sensitive), or None.
-
-    'dir/' allows everything under that directory of the root; a pattern with '/' matches the whole
-    path ('*' crosses '/', 'src/**/*.py' also matches 'src/a.py'); a bare pattern matches the file name.
-    """
-    for raw in patterns:
-        pattern = raw.strip().removeprefix("./").lstrip("/")
-        if not pattern:
-            continue
-        if pattern.endswith("/"):
-            if path.startswith(pattern):
-                return raw
-        elif "/" in pattern:
-            if fnmatchcase(path, pattern) or fnmatchcase(path, pattern.replace("**/", "")):
-                return raw
-        elif fnmatchcase(path.rsplit("/", 1)[-1], pattern):
-            return raw
-    return None
-
-
-# -- evaluation (pure) --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -367,302 +219,19 @@ def evaluate_merge_policy(policy: AutoMergePolicy, facts: PullFacts) -> PolicyEv
     return PolicyEvaluation(allowed=not failed, failed=failed, rules=rules)
 
 
-# -- the merge ----------------------------------------------------------------------------------------
+# Names that used to live here and moved to merger.py / merge_audit.py; loaded on first use so this
+# module stays pure (and free of import cycles). New code imports them from their modules.
+_MOVED = {
+    "MergeResult": "merger",
+    "VerdictLike": "merger",
+    "revert_if_worse": "merger",
+    "MergeAuditEntry": "merge_audit",
+}
 
 
-class MergeResult(BaseModel):
-    repo: str
-    number: int
-    provider: Literal["github", "local"]
-    merged: bool = Field(description="True only when the default branch now contains the change.")
-    evaluation: PolicyEvaluation
-    pull_request: PullRequest = Field(description="The pull request as it is now.")
-    head_sha: str | None = Field(description="The head commit that was evaluated (and merged).")
-    default_branch: str
-    before_sha: str | None = Field(description="The default branch before the merge (null: not merged).")
-    merge_commit: str | None = Field(description="The default branch after the merge (null: not merged).")
-    audit: MergeAuditEntry = Field(description="This attempt's row in the merge audit trail.")
-    history: list[MergeAuditEntry] = Field(
-        description="Earlier audit rows of this pull request (attempts, reverts), newest first."
-    )
-    note: str | None = None
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        from importlib import import_module
 
-
-def merge_audit(service: PullRequestService) -> MergeAudit:
-    """The audit trail of merges and reverts (table `merge_audit` in data_dir/pulls.db)."""
-    return MergeAudit(service.records.path)
-
-
-async def merge_pull_request(
-    service: PullRequestService,
-    repo: str,
-    number: int,
-    policy: AutoMergePolicy,
-    actor: str = "self-improver",
-) -> MergeResult:
-    """Evaluate the policy on the pull request as it is now; merge only when every rule passes.
-
-    A refusal is a result (merged=false, the evaluation), not an error, and is audited like a merge.
-    Errors reading or merging are audited as 'failed' and raised.
-    """
-    cfg = service.repo_config(repo)
-    provider = service.provider_for(cfg)
-    audit = await asyncio.to_thread(merge_audit, service)
-    at = utc_text(service.now())
-    actor = (actor or "").strip()[:200] or "self-improver"
-
-    def record(**values: object) -> MergeAuditEntry:
-        return audit.record(
-            at=at,
-            actor=actor,
-            action="merge",
-            provider=provider.name,
-            repo=cfg.name,
-            number=number,
-            branch=cfg.default_branch,
-            **values,  # type: ignore[arg-type]
-        )
-
-    history = await asyncio.to_thread(
-        lambda: audit.entries(repo=cfg.name, number=number, provider=provider.name, limit=10)
-    )
-    try:
-        snapshot = await asyncio.to_thread(provider.merge_snapshot, cfg, number)
-    except (ToolInputError, UnavailableError) as exc:
-        await asyncio.to_thread(record, outcome="failed", detail=f"not evaluated: {exc}")
-        raise
-    evaluation = evaluate_merge_policy(policy, PullFacts.from_snapshot(snapshot, cfg.default_branch))
-    pull = snapshot.pull
-
-    def result(entry: MergeAuditEntry, **values: object) -> MergeResult:
-        return MergeResult(
-            repo=cfg.name,
-            number=number,
-            provider=provider.name,
-            evaluation=evaluation,
-            head_sha=snapshot.head_sha,
-            default_branch=cfg.default_branch,
-            audit=entry,
-            history=history,
-            **values,  # type: ignore[arg-type]
-        )
-
-    if not evaluation.allowed:
-        failed = [f"{r.rule}: {r.detail}" for r in evaluation.rules if not r.passed]
-        entry = await asyncio.to_thread(
-            record,
-            outcome="refused",
-            head_sha=snapshot.head_sha,
-            failed_rules=failed,
-            detail=f"not merged: {len(failed)} rule(s) failed",
-        )
-        log.info("refused to merge #%d in %s: %s", number, cfg.name, ", ".join(evaluation.failed))
-        return result(
-            entry,
-            merged=False,
-            pull_request=pull,
-            before_sha=None,
-            merge_commit=None,
-            note=f"not merged: {', '.join(evaluation.failed)} failed; nothing changed",
-        )
-
-    title = f"{pull.title} (#{number})"
-    message = (
-        f"{title}\n\nMerged by self-improver's auto-merge policy at the request of {actor}: "
-        f"{len(snapshot.files)} file(s), {sum(f.changed_lines for f in snapshot.files)} line(s), "
-        f"checks passing, a test changed.\nPull request: {pull.url}\n"
-    )
-    try:
-        outcome = await asyncio.to_thread(provider.merge, cfg, snapshot, title, message)
-    except (ToolInputError, UnavailableError) as exc:
-        await asyncio.to_thread(
-            record, outcome="failed", head_sha=snapshot.head_sha, detail=f"merge failed: {exc}"
-        )
-        raise
-    entry = await asyncio.to_thread(
-        record,
-        outcome="merged",
-        head_sha=snapshot.head_sha,
-        before_sha=outcome.before_sha,
-        after_sha=outcome.after_sha,
-        detail=f"{outcome.method} of {snapshot.head_sha} into {cfg.default_branch}"
-        + (f"; {outcome.note}" if outcome.note else ""),
-    )
-    log.info("merged #%d in %s as %s", number, cfg.name, outcome.after_sha)
-    now = await asyncio.to_thread(provider.get, cfg, number)
-    note = await _record_merged(service, provider, now)
-    return result(
-        entry,
-        merged=True,
-        pull_request=now,
-        before_sha=outcome.before_sha,
-        merge_commit=outcome.after_sha,
-        note=" ".join(n for n in (outcome.note, note) if n) or None,
-    )
-
-
-async def _record_merged(
-    service: PullRequestService, provider: PullProvider, pull: PullRequest
-) -> str | None:
-    """Record the new state and let the sync write pr_status='merged' into the linked findings."""
-    if provider.name != "local":
-        await asyncio.to_thread(service.records.record, provider.name, pull)
-    try:
-        synced = await service.sync_pull_requests(pull.repo)
-    except (ToolInputError, UnavailableError) as exc:
-        return f"memory was not updated ({exc}): call sync_pull_requests"
-    return synced.note
-
-
-# -- the revert ---------------------------------------------------------------------------------------
-
-
-class VerdictLike(Protocol):
-    """What the revert needs of a verdict; insights' ImpactResult has it all."""
-
-    @property
-    def verdict(self) -> str: ...
-
-    @property
-    def reason(self) -> str: ...
-
-    @property
-    def signature(self) -> str: ...
-
-    @property
-    def pr_number(self) -> int | None: ...
-
-    @property
-    def merged_at(self) -> str: ...
-
-    @property
-    def memory_finding_id(self) -> str | None: ...
-
-
-def revert_branch(number: int) -> str:
-    return f"{BRANCH_PREFIX}revert-{number}"
-
-
-async def open_revert_pull_request(
-    service: PullRequestService,
-    repo: str,
-    number: int,
-    verdict: VerdictLike,
-    actor: str = "self-improver",
-) -> OpenedPullRequest:
-    """Open a pull request that reverts #number, which self-improver merged and the verdict calls worse.
-
-    Refused (ToolInputError) unless the verdict is `worse` and the merge_audit shows we merged it: what
-    a person merged, a person decides. An open revert pull request is returned (deduplicated=true).
-    The branch is made from the remote's default branch in a worktree under data_dir and pushed
-    without force; the caps on opens do not apply to reverts.
-    """
-    cfg = service.repo_config(repo)
-    provider = service.provider_for(cfg)
-    if verdict.verdict != "worse":
-        raise ToolInputError(
-            f"the verdict for #{number} is {verdict.verdict!r}: only a 'worse' verdict opens a revert"
-        )
-    if verdict.pr_number is not None and verdict.pr_number != number:
-        raise ToolInputError(f"the verdict is about pull request #{verdict.pr_number}, not #{number}")
-    audit = await asyncio.to_thread(merge_audit, service)
-    merged = await asyncio.to_thread(audit.merged_by_us, provider.name, cfg.name, number)
-    if merged is None or not merged.after_sha:
-        raise ToolInputError(
-            f"pull request #{number} of {cfg.name!r} was not merged by self-improver (no merge in the merge "
-            "audit): a person merged it, so a person decides about reverting it; flag it in the report"
-        )
-    branch = revert_branch(number)
-    existing = await asyncio.to_thread(provider.find_open_by_head, cfg, branch)
-    if existing is not None:
-        return OpenedPullRequest(
-            pull_request=existing,
-            provider=provider.name,
-            deduplicated=True,
-            evidence_included=False,
-            memory_updated=False,
-            note=f"the revert pull request #{existing.number} is already open: returned it unchanged",
-        )
-    pull = await asyncio.to_thread(provider.get, cfg, number)
-    remote, env = await asyncio.to_thread(provider.git_remote, cfg)
-    scratch = await asyncio.to_thread(merge.scratch_repo, service.settings.data_dir, cfg.name)
-    base = await asyncio.to_thread(
-        merge.fetch_branch, scratch, remote, cfg.default_branch, f"revert-{number}/base", env
-    )
-    if base is None or not await asyncio.to_thread(merge.is_ancestor, scratch, merged.after_sha, base):
-        raise ToolInputError(
-            f"the merge of #{number} ({merged.after_sha[:12]}) is not on {cfg.default_branch!r} of the "
-            "remote any more (history was rewritten?): a person has to look at it"
-        )
-    title = f"Revert #{number}: {pull.title}"[:256]
-    signature = pull.signature or verdict.signature
-    body = (
-        f"Reverts #{number} ({pull.url}), which self-improver merged automatically at {merged.at} "
-        f"(commit {merged.after_sha[:12]}, requested by {merged.actor}).\n\n"
-        f"### Verdict: worse\n\n{verdict.reason}\n\n"
-        f"- signature: `{verdict.signature}`, merged at {verdict.merged_at}\n"
-        + (
-            f"- verdict finding: `{verdict.memory_finding_id}` (see finding_history for the signature)\n"
-            if verdict.memory_finding_id
-            else ""
-        )
-        + f"- merge audit entry: {merged.id}\n\nMerge this to undo the change; nothing is merged "
-        f"automatically.\n\n{marker(signature) if signature else ''}\n"
-    )
-    message = (
-        f"{title}\n\nThe impact verdict after the merge is worse: {verdict.reason}\n\nReverts {pull.url}\n"
-    )
-    revert_sha = await asyncio.to_thread(merge.revert_commit, scratch, base, merged.after_sha, message)
-    await asyncio.to_thread(merge.set_branch, scratch, branch, revert_sha)
-    try:
-        await asyncio.to_thread(git.push_branch, scratch, remote, branch, env)
-    except git.PushRejected as exc:
-        raise ToolInputError(
-            f"the remote already has a branch {branch!r} with other commits (an earlier revert?), and nothing "
-            "was force-pushed: look at it, delete it if it is stale, then try again"
-        ) from exc
-    draft = PullDraft(
-        cfg, branch, revert_sha, title, body, signature or "", None, False, [LABEL, REVERT_LABEL]
-    )
-    created = await asyncio.to_thread(provider.create, draft, service.run_id)
-    if provider.name != "local":
-        await asyncio.to_thread(service.records.record, provider.name, created, service.run_id, revert_sha)
-    await asyncio.to_thread(
-        audit.record,
-        at=utc_text(service.now()),
-        actor=actor,
-        action="revert",
-        outcome="opened",
-        provider=provider.name,
-        repo=cfg.name,
-        number=number,
-        head_sha=revert_sha,
-        branch=branch,
-        before_sha=None,
-        after_sha=revert_sha,
-        detail=f"revert pull request #{created.number} ({created.url}) after verdict worse: {verdict.reason}",
-    )
-    log.info("opened revert pull request #%d for #%d in %s", created.number, number, cfg.name)
-    return OpenedPullRequest(
-        pull_request=created,
-        provider=provider.name,
-        deduplicated=False,
-        pushed_to=merge.redact_remote(remote),
-        evidence_included=False,
-        memory_updated=False,
-        note=f"reverts #{number}; a person reviews and merges it",
-    )
-
-
-async def revert_if_worse(
-    service: PullRequestService, repo: str, number: int, verdict: VerdictLike, actor: str = "self-improver"
-) -> OpenedPullRequest | None:
-    """For the nightly job: open the revert when the verdict is worse and we merged #number, else None."""
-    if verdict.verdict != "worse":
-        return None
-    cfg = service.repo_config(repo)
-    provider = service.provider_for(cfg)
-    audit = await asyncio.to_thread(merge_audit, service)
-    if await asyncio.to_thread(audit.merged_by_us, provider.name, cfg.name, number) is None:
-        return None
-    return await service.open_revert_pull_request(repo, number, verdict, actor=actor)
+        return getattr(import_module(f"{__package__}.{_MOVED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

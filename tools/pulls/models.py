@@ -32,7 +32,7 @@ class PullRequest(BaseModel):
 
 class OpenedPullRequest(BaseModel):
     pull_request: PullRequest
-    provider: Literal["github", "local"]
+    provider: str = Field(description="Where it lives: a provider name such as github, gitlab or local.")
     deduplicated: bool = Field(description="An open PR for the signature existed and is returned.")
     pushed_to: str | None = None
     evidence_included: bool = Field(description="False: the signature is unknown to the error store.")

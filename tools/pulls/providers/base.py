@@ -1,6 +1,9 @@
-"""The interface both providers implement, so the service's rules (dedup, caps, scans) exist once.
+"""The interface every pull-request provider implements, so the service's rules (dedup, caps, scans,
+the merge policy) exist once. To add a provider: a class with these members in its own module, and a
+factory for it in `registry.py`.
 
-Methods are synchronous (git and PyGithub block); the service calls them in worker threads.
+Methods are synchronous (git and HTTP clients block); the service calls them in worker threads. The
+service never branches on `name`: what differs between providers is asked through members here.
 """
 
 from __future__ import annotations
@@ -64,8 +67,13 @@ class PullDraft:
 
 class PullProvider(Protocol):
     @property
-    def name(self) -> Literal["github", "local"]:
-        """Which provider: recorded with each pull request in pulls.db."""
+    def name(self) -> str:
+        """Its registry name: recorded with each pull request in pulls.db, returned as `provider`."""
+
+    @property
+    def keeps_own_records(self) -> bool:
+        """True when its pull requests *are* rows of pulls.db (local): the service then neither records
+        what it created or merged nor refreshes those rows from it. A forge provider says False."""
 
     def find_open_by_signature(self, repo: RepoConfig, signature: str) -> PullRequest | None:
         """An open self-improver pull request whose marker names `signature`."""
@@ -93,7 +101,7 @@ class PullProvider(Protocol):
     def close(self) -> None:
         """Release connections."""
 
-    # -- merging (merge_policy.py): only ever after the auto-merge policy allowed it -----------------
+    # -- merging (merger.py): only ever after the auto-merge policy allowed it -----------------
 
     def merge_snapshot(self, repo: RepoConfig, number: int) -> MergeSnapshot:
         """The pull request, its head commit, changed files and mergeability, read together."""

@@ -1,6 +1,6 @@
 """The `github` provider: PyGithub against github.com or a GitHub Enterprise `base_url`.
 
-The token comes only from settings (GITHUB_TOKEN / SELF_IMPROVER_GITHUB_TOKEN). It reaches GitHub in
+The token comes only from settings (GITHUB_TOKEN, or [providers.github] token). It reaches GitHub in
 the Authorization header and git through an environment-scoped http.extraHeader, never a command line,
 a URL, a log line or a message: every text that leaves this module is scrubbed of it.
 PyGithub's own retry is off; `retry.py` decides what to retry, so a create is never sent twice blindly.
@@ -13,13 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit
 
 import requests
 from github import Auth, Github
-from github.GithubException import BadCredentialsException, GithubException, UnknownObjectException
+from github.GithubException import GithubException
 from github.PullRequest import PullRequest as GitHubPull
 from github.Repository import Repository
 
@@ -32,6 +30,7 @@ from ..marker import LABEL, is_ours, parse_marker
 from ..models import PullRequest, StateFilter, Status
 from ..retry import RetryPolicy, Sleep, create_once, describe, with_retries
 from .base import FileChange, MergeOutcome, MergeSnapshot, PullDraft
+from .github_errors import problem, utc_text, web_url
 
 T = TypeVar("T")
 MAX_SCAN = 500  # issues looked at when searching for our pull requests (open ones are few: max_open_prs)
@@ -39,22 +38,9 @@ MAX_CHECK_RUNS = 100
 MAX_MERGE_FILES = 100  # files read for the auto-merge policy; far above any max_files it allows
 
 
-def _utc(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def web_url(base_url: str) -> str:
-    """github.com for api.github.com; https://host for GitHub Enterprise's https://host/api/v3."""
-    parts = urlsplit(base_url)
-    host = parts.netloc.removeprefix("api.") if parts.netloc == "api.github.com" else parts.netloc
-    return f"{parts.scheme}://{host}"
-
-
 class GitHubProvider:
     name: Literal["github"] = "github"
+    keeps_own_records = False  # pulls.db only remembers what GitHub said
 
     def __init__(
         self,
@@ -109,40 +95,7 @@ class GitHubProvider:
             raise UnavailableError(self.scrub(str(exc))) from exc
 
     def _problem(self, exc: GithubException, what: str, repo: RepoConfig) -> Exception:
-        detail = self.scrub(describe(exc))
-        full = repo.github or repo.name
-        if isinstance(exc, BadCredentialsException) or exc.status == 401:
-            return UnavailableError(
-                f"GitHub rejected the token ({detail}) while trying to {what}: set a valid GITHUB_TOKEN "
-                "(or SELF_IMPROVER_GITHUB_TOKEN) for the server and restart it"
-            )
-        if isinstance(exc, UnknownObjectException) or exc.status == 404:
-            return NotFoundError(
-                f'GitHub answered 404 while trying to {what} in {full}: check `github = "owner/name"` in the '
-                f"[[repos]] table of {repo.name!r} and that the token can see that repository"
-            )
-        if exc.status == 403:
-            return UnavailableError(
-                f"GitHub refused to {what} in {full} ({detail}): the token needs read/write access to "
-                "contents, pull requests and issues of that repository"
-            )
-        if exc.status == 422:
-            errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
-            reasons = "; ".join(
-                self.scrub(str(e.get("message") or f"{e.get('field')} {e.get('code')}"))
-                if isinstance(e, dict)
-                else self.scrub(str(e))
-                for e in errors or []
-            )
-            hint = (
-                " (pass draft=false: this repository does not accept draft pull requests)"
-                if "draft" in reasons.lower()
-                else ""
-            )
-            return ToolInputError(
-                f"GitHub refused to {what} in {full}: {detail}{': ' + reasons if reasons else ''}{hint}"
-            )
-        return UnavailableError(f"GitHub failed to {what} in {full} ({detail}): try again later")
+        return problem(exc, what, repo, self.scrub)
 
     # -- repositories and branches -------------------------------------------------------------------
 
@@ -237,9 +190,9 @@ class GitHubProvider:
             head=pull.head.ref,
             base=pull.base.ref,
             labels=names,
-            created_at=_utc(pull.created_at) or "",
-            updated_at=_utc(pull.updated_at) or "",
-            merged_at=_utc(pull.merged_at),
+            created_at=utc_text(pull.created_at) or "",
+            updated_at=utc_text(pull.updated_at) or "",
+            merged_at=utc_text(pull.merged_at),
         )
 
     def get(self, repo: RepoConfig, number: int) -> PullRequest:

@@ -14,7 +14,7 @@ from typing import Literal
 from ...code.repo_config import RepoConfig
 from ...support.git_runner import redact_remote
 from ...support.problems import NotFoundError, ToolInputError
-from .. import git, merge
+from .. import git, scratch_repo
 from ..models import Checks, PullRequest, StateFilter, Status
 from ..records import PullRecords
 from .base import MergeOutcome, MergeSnapshot, PullDraft, statuses_for
@@ -28,6 +28,7 @@ def utc_text(moment: datetime) -> str:
 
 class LocalProvider:
     name: Literal["local"] = "local"
+    keeps_own_records = True  # a row of pulls.db *is* the pull request
 
     def __init__(self, records: PullRecords, data_dir: Path, now: Callable[[], datetime]):
         self.records = records
@@ -112,14 +113,14 @@ class LocalProvider:
     # -- merging: the remote's default branch moves, built in a scratch repository, never the checkout --
 
     def _scratch(self, repo: RepoConfig) -> Path:
-        return merge.scratch_repo(self.remotes_dir.parent, repo.name)
+        return scratch_repo.scratch_repo(self.remotes_dir.parent, repo.name)
 
     def _fetch_base(self, scratch: Path, repo: RepoConfig, remote: str, name: str) -> tuple[str, str | None]:
         """The remote's default branch, or the user's local one when the remote has none yet (read only)."""
-        found = merge.fetch_branch(scratch, remote, repo.default_branch, name)
+        found = scratch_repo.fetch_branch(scratch, remote, repo.default_branch, name)
         if found is not None:
             return found, None
-        local = merge.fetch_branch(scratch, repo.path, repo.default_branch, f"{name}-local")
+        local = scratch_repo.fetch_branch(scratch, repo.path, repo.default_branch, f"{name}-local")
         if local is None:
             raise NotFoundError(
                 f"the default branch {repo.default_branch!r} exists neither on the remote nor in {repo.path}: "
@@ -136,7 +137,7 @@ class LocalProvider:
         if pull.status != "open":
             return MergeSnapshot(pull, recorded, notes=[f"it is {pull.status}"], diff_read=False)
         remote, scratch = self.remote_for(repo), self._scratch(repo)
-        head = merge.fetch_branch(scratch, remote, pull.head, f"pulls/{number}/head")
+        head = scratch_repo.fetch_branch(scratch, remote, pull.head, f"pulls/{number}/head")
         if head is None:
             raise NotFoundError(
                 f"branch {pull.head!r} of local pull request #{number} is not on the remote "
@@ -150,8 +151,8 @@ class LocalProvider:
         return MergeSnapshot(
             pull,
             head,
-            merge.changed_files(scratch, base, head),
-            mergeable=merge.merge_tree(scratch, base, head) is not None,
+            scratch_repo.changed_files(scratch, base, head),
+            mergeable=scratch_repo.merge_tree(scratch, base, head) is not None,
             notes=notes,
         )
 
@@ -159,18 +160,18 @@ class LocalProvider:
         """A merge commit of the evaluated head onto the remote's default branch, pushed without force."""
         number = snapshot.pull.number
         remote, scratch = self.remote_for(repo), self._scratch(repo)
-        head = merge.fetch_branch(scratch, remote, snapshot.pull.head, f"pulls/{number}/head")
+        head = scratch_repo.fetch_branch(scratch, remote, snapshot.pull.head, f"pulls/{number}/head")
         if head is None or head != snapshot.head_sha:
             raise ToolInputError(
                 f"branch {snapshot.pull.head!r} moved while the merge was prepared: nothing was merged; call "
                 "merge_pull_request again to evaluate the new head"
             )
-        before = merge.fetch_branch(scratch, remote, repo.default_branch, f"pulls/{number}/base")
+        before = scratch_repo.fetch_branch(scratch, remote, repo.default_branch, f"pulls/{number}/base")
         base, note = (
             (before, None) if before else self._fetch_base(scratch, repo, remote, f"pulls/{number}/base")
         )
-        commit = merge.merge_commit(scratch, base, head, message)
-        merge.push_commit(scratch, remote, commit, repo.default_branch)
+        commit = scratch_repo.merge_commit(scratch, base, head, message)
+        scratch_repo.push_commit(scratch, remote, commit, repo.default_branch)
         self.set_state(repo, number, "merged")
         return MergeOutcome(before_sha=before, after_sha=commit, method="merge", note=note)
 
