@@ -174,7 +174,7 @@ def test_option_like_refs_are_refused_with_what_to_send(ref: str) -> None:
 
 def test_tools_refuse_an_option_like_branch(repo: Path, tmp_path: Path) -> None:
     from self_improver.tools.pulls import git as pulls_git
-    from self_improver.tools.pulls import merge
+    from self_improver.tools.pulls import scratch_repo as merge
 
     with pytest.raises(ToolInputError, match="starts with\\s+'-'"):
         pulls_git.commit_of(repo, "--output=/tmp/x")
