@@ -11,13 +11,14 @@ O(n^2) for a new shape of n <= 40 tokens (see `template_miner`); overall linear 
 
 from __future__ import annotations
 
+import gc
 from typing import NamedTuple
 
 from .analyze import analyze_error, describe_message, split_error_type
 from .exception_names import short_name
 from .fingerprint import message_fingerprint, signature_of
 from .models import ErrorSignature
-from .parameterize import MAX_MESSAGE_CHARS, mask_tokens, parameterize
+from .parameterize import MAX_MESSAGE_CHARS, WILDCARD, mask_tokens, parameterize
 from .template_miner import TemplateCluster, TemplateMiner
 from .traceback_parser import has_traceback
 
@@ -48,10 +49,11 @@ class SignatureClusterer:
         source_root: str | None = None,
         min_distinct_values: int = DEFAULT_MIN_DISTINCT_VALUES,
         min_anchor_words: int = DEFAULT_MIN_ANCHOR_WORDS,
+        **miner_options: int,
     ) -> None:
         self.source_root = source_root
         self._miner = TemplateMiner(
-            min_distinct_values=min_distinct_values, min_anchor_words=min_anchor_words
+            min_distinct_values=min_distinct_values, min_anchor_words=min_anchor_words, **miner_options
         )
         self._resolved: dict[tuple[int, tuple[str, ...]], ErrorSignature] = {}
 
@@ -75,7 +77,16 @@ class SignatureClusterer:
 
     def seed(self, shape: str, error_type: str | None = None) -> PendingMessage:
         """Restore a log-style template from an earlier batch (`TemplateCluster.text`), see TemplateMiner.seed."""
-        cluster = self._miner.seed(mask_tokens(shape), short_name(error_type) or "", shape)
+        group = short_name(error_type) or ""
+        cluster = self._miner.seed(mask_tokens(shape), group, shape)
+        raw = tuple(shape.split())
+        if WILDCARD in raw and len(raw) != len(cluster.template):
+            # A run of wildcards (a value of several words) that mask_tokens folds: seed the template as
+            # stored too, so messages of its length join it one by one, as they did the night before.
+            stored = self._miner.seed(raw, group, shape)
+            if stored.root() is not cluster.root():
+                stored.root().absorb(cluster.root())
+            cluster = stored.root()
         return PendingMessage(cluster, error_type)
 
     def consolidate(self) -> None:
@@ -141,17 +152,28 @@ def cluster_errors(
     return clusterer.resolve_all(placements)
 
 
-def cluster_messages(messages: list[str]) -> list[str]:
-    """One 12-hex signature per message, in order, without any database."""
-    clusterer = SignatureClusterer()
+def cluster_messages(messages: list[str], **miner_options: int) -> list[str]:
+    """One 12-hex signature per message, in order, without any database.
+
+    `miner_options` override the template miner's defaults (`TemplateMiner` keywords); benchmarks use
+    them to check that results do not hinge on one setting."""
+    clusterer = SignatureClusterer(None, **miner_options)
     seen: dict[str, ErrorSignature | PendingMessage] = {}
     placements: list[ErrorSignature | PendingMessage] = []
-    for message in messages:
-        placement = seen.get(message)
-        if placement is None:
-            placement = clusterer.place(message)
-            if len(seen) < _MAX_REMEMBERED_MESSAGES:
-                seen[message] = placement
-        placements.append(placement)
-    clusterer.consolidate()
-    return clusterer.signature_ids(placements)
+    # The batch allocates millions of small tuples and no reference cycles: the cyclic collector would
+    # rescan them all again and again (a 1M batch ran 30% slower), so it is paused, then restored.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        for message in messages:
+            placement = seen.get(message)
+            if placement is None:
+                placement = clusterer.place(message)
+                if len(seen) < _MAX_REMEMBERED_MESSAGES:
+                    seen[message] = placement
+            placements.append(placement)
+        clusterer.consolidate()
+        return clusterer.signature_ids(placements)
+    finally:
+        if paused:
+            gc.enable()

@@ -33,9 +33,12 @@ _VALUE_RE = re.compile(
     r"|(?P<hash>[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32})"
     r"|(?P<duration>(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|sec|secs|m|min|mins|h|hr|hrs|d))+)"
     r"|(?P<num>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:[KMGTP]i?B|B|b|bytes?|%)?)"
-    r"|(?P<path>(?:[A-Za-z]:)?(?:\.{1,2}|~)?[\\/][^\s\\/]+(?:[\\/][^\s\\/]*)*|[^\s/]+(?:/[^\s/]*){2,})"
+    r"|(?P<path>(?:[A-Za-z]:)?(?:\.{1,2}|~)?[\\/][^\s\\/]+(?:[\\/][^\s\\/]*)*|[^\s/]+(?:/[^\s/]*){2,}"
+    r"|[A-Za-z0-9_][\w\-]*\.(?:exe|dll|so|sys|jar|py|js|ts|json|ya?ml|xml|conf|cfg|ini|log|txt|csv|sh|bat|ps1"
+    r"|html?|php|jsp|properties|inf|dat|db|sqlite|tmp|pid|lock|gz|tgz|zip|tar|bin|img|iso|pdf|png|jpe?g))"
     r"|(?P<host>(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+"
-    r"(?:com|net|org|edu|gov|io|local|internal|lan|cloud|us|uk|de|fr|eu|info|biz)(?::\d{1,5})?)"
+    r"(?:com|net|org|edu|gov|mil|int|arpa|io|local|localdomain|internal|lan|cloud|info|biz|[a-z]{2})(?::\d{1,5})?"
+    r"|[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)+:\d{1,5})"
 )
 _DIGIT_RE = re.compile(r"\d")
 # A token with a digit and none of `= : ' "`: always a value in the miner view, whatever its type.
@@ -56,8 +59,15 @@ _ASSIGNMENT_RE = re.compile(r"([^/\\?&:=<]*=)[^=]")
 _COLON_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z_.\-]*")
 # Words that belong to the value before them: `2.3 KB`, `10:00:00 PDT`.
 _VALUE_SUFFIX_WORDS = frozenset(
-    "B KB MB GB TB KiB MiB GiB TiB kB UTC GMT Z PDT PST EDT EST CDT CST MDT MST CET CEST BST IST JST".split()
+    "B KB MB GB TB KiB MiB GiB TiB kB UTC GMT Z PDT PST EDT EST CDT CST MDT MST CET CEST BST IST JST"
+    " ns us µs ms msec msecs millis s sec secs seconds min mins minutes h hr hrs hours".split()
 )
+# An empty value: `connection from 1.2.3.4 () at`, `got ''`, `error = []`.
+_EMPTY_VALUES = frozenset({"()", "[]", "{}", "''", '""', "<>"})
+_KEY_RE = re.compile(r"[A-Za-z_][\w.\-]*")
+# The value of `key:value` when it is a word; a dotted name (`action:android.intent.action.X`) is not, it
+# names what happened.
+_WORD_VALUE_RE = re.compile(r"[A-Za-z_][\w\-]*")
 # Calendar words are part of a date value in the miner view; the readable template keeps them.
 _CALENDAR_WORDS = frozenset(
     "Mon Tue Wed Thu Fri Sat Sun Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
@@ -92,6 +102,17 @@ def looks_like_value(text: str) -> bool:
     if digits >= 4 or (len(text) >= 6 and digits * 10 >= len(text) * 3):
         return True
     return len(text) >= 16 and any(ch.isalpha() for ch in text)
+
+
+def _word_value(core: str, colon: int) -> str | None:
+    """`type:create`, `state:RUNNING`: a plain word after a `key:` written without a space is its value."""
+    value = core[colon + 1 :]
+    return "str" if colon >= 2 and _WORD_VALUE_RE.fullmatch(value) else None
+
+
+def _few_digits(text: str) -> bool:
+    digits = sum(ch.isdigit() for ch in text)
+    return digits <= 4 and digits * 10 < len(text) * 3
 
 
 def _placeholder(core: str) -> str | None:
@@ -148,15 +169,19 @@ def _classify(token: str) -> tuple[str, str]:
     if _NEEDS_CLASSIFYING.search(token) is None:
         if token in _VALUE_WORDS:
             return f"<{_value_word_kind(token)}>", WILDCARD
-        if token in _CALENDAR_WORDS:
+        if token in _CALENDAR_WORDS or token in _EMPTY_VALUES:
             return token, WILDCARD
         return token, token
+    if token in _EMPTY_VALUES:
+        return token, WILDCARD
     if _PLACEHOLDER_TOKEN_RE.fullmatch(token):
         return token, WILDCARD
     eq = token.find("=")
     if eq >= 0 and eq + 1 < len(token) and token[eq + 1] != "=" and _ASSIGN_KEY_RE.fullmatch(token, 0, eq):
         key = token[: eq + 1]
         return f"{key}<{_classify_value(token[eq + 1 :])}>", f"{key}{WILDCARD}"
+    if eq == len(token) - 1 and _KEY_RE.fullmatch(token, 0, eq):
+        return token, f"{token}{WILDCARD}"  # `ruser=`: a key whose value is empty this time
     prefix, core, suffix = _strip_punctuation(token)
     if not core:
         return token, token
@@ -168,10 +193,12 @@ def _classify(token: str) -> tuple[str, str]:
         return f"{prefix}<{match.lastgroup}>{suffix}", WILDCARD
     colon = core.find(":")
     if colon > 0 and colon + 1 < len(core) and _COLON_KEY_RE.fullmatch(core, 0, colon):
-        value_kind = _placeholder(core[colon + 1 :])
+        value_kind = _placeholder(core[colon + 1 :]) or _word_value(core, colon)
         if value_kind is not None:
             key = prefix + core[: colon + 1]
             return f"{key}<{value_kind}>{suffix}", f"{key}{WILDCARD}"
+    if "::" in core and core[0].isalpha() and _few_digits(core):
+        return token, token  # a code symbol (`AirPort_Brcm43xx::syncPowerState`): digits are part of its name
     if _MODEL_NAME_RE.fullmatch(core):
         return token, WILDCARD  # shown as written, matched as a value
     placeholder = _placeholder(core) or ("str" if quoted else None)
@@ -207,7 +234,9 @@ def mask_tokens(message: str) -> tuple[str, ...]:
         if value_follows:
             miner = WILDCARD
         value_follows = token == "=" or token in _HOST_CONTEXT_WORDS
-        if previous == WILDCARD and (miner == WILDCARD or miner in _VALUE_SUFFIX_WORDS):
+        if previous == WILDCARD and (
+            miner == WILDCARD or miner.strip(_TRAILING_PUNCT) in _VALUE_SUFFIX_WORDS
+        ):
             continue
         append(miner)
         previous = miner

@@ -15,6 +15,12 @@ messages stay split rather than risk merging different errors.
 A new shape is matched against generalised templates by masking it with each wildcard pattern known for
 its (group, length) (at most `max_patterns` of them), then against the families of its positions.
 
+`consolidate` (once per batch) adds what needs the whole batch (`template_merge`): a Brain-style pass
+that generalises positions varying together (two names in one message) once a group of shapes with the
+same frequent words shows `min_pattern_values` spellings there; a word where a shape equal in every other
+token holds a masked value becomes a value (`got 'tomorrow'` next to `got '<str>'`); templates equal once
+runs of wildcards are folded become one, whatever their token count (values of one or several words).
+
 Complexity: a shape seen before costs one hash lookup, O(n) for n tokens. A new shape costs
 O((patterns + n) * n) with n capped at `max_family_tokens`. Overall O(N) in the number of messages;
 memory O(distinct shapes * n), capped by `max_families`.
@@ -26,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .parameterize import WILDCARD
+from .template_merge import collapse, frequency_groups, wildcard_siblings
 
 Shape = tuple[str, ...]
 
@@ -89,12 +96,14 @@ class TemplateMiner:
         max_family_tokens: int = 40,
         max_families: int = 4_000_000,
         max_patterns: int = 64,
+        min_pattern_values: int = 12,
     ) -> None:
         self.min_distinct_values = min_distinct_values
         self.min_anchor_words = min_anchor_words
         self.max_family_tokens = max_family_tokens
         self.max_families = max_families
         self.max_patterns = max_patterns
+        self.min_pattern_values = min_pattern_values
         self._by_shape: dict[tuple[str, Shape], TemplateCluster] = {}
         self._families: dict[int, TemplateCluster | _Family] = {}
         self._generalised: dict[tuple[str, Shape], TemplateCluster] = {}
@@ -148,12 +157,48 @@ class TemplateMiner:
         A batch calls this once at the end, so a message's group does not depend on whether it arrived
         before or after the evidence; O(clusters * patterns * n).
         """
+        for template, generalised, members in frequency_groups(
+            self.clusters(), self.min_pattern_values, self.min_anchor_words, self.max_family_tokens
+        ):
+            self._merge(template, generalised, members)
+        for cluster, key, _position in wildcard_siblings(self.clusters(), self.min_anchor_words):
+            target = self._by_shape.get(key)  # a masked value there, not one generalised from words
+            if target is not None and target.root() is not cluster.root():
+                target.root().absorb(cluster.root())
         for cluster in self.clusters():
             root = cluster.root()
             for matched in self._generalised_matches(root.template, root.group):
                 if matched is not root:
                     matched.absorb(root)
                     break
+        self._collapse_runs()
+
+    def _merge(self, template: Shape, generalised: frozenset[int], members: list[TemplateCluster]) -> None:
+        roots = [member.root() for member in members]
+        group = roots[0].group
+        merged = TemplateCluster(template, group, roots[0].example, generalised=generalised)
+        seen: set[int] = set()
+        for root in roots:
+            if id(root) not in seen and root is not merged:
+                seen.add(id(root))
+                merged.absorb(root)
+        merged.template = template
+        self._remember_generalised(merged)
+
+    def _collapse_runs(self) -> None:
+        """Templates equal once runs of wildcards are folded (a value of one word in some messages, of
+        several in others) are one template, whatever their length. The most frequent length names it,
+        so a later batch seeded with it still matches messages of that length one by one."""
+        by_key: dict[tuple[str, Shape], list[TemplateCluster]] = {}
+        for root in self.clusters():
+            if WILDCARD in root.template:
+                by_key.setdefault((root.group, collapse(root.template)), []).append(root)
+        for roots in by_key.values():
+            if len(roots) > 1:
+                target = max(roots, key=lambda root: (root.size, -len(root.template)))
+                for root in roots:
+                    if root is not target:
+                        target.absorb(root)
 
     def _place_new_shape(self, tokens: Shape, group: str, example: str) -> TemplateCluster:
         matched = self._match_generalised(tokens, group)
