@@ -36,7 +36,7 @@ def _row_of(report: str, needle: str) -> list[str]:
 
 
 def _findings(settings, signature: str) -> list:
-    store = open_store(settings.data_dir, None, "offline")
+    store = open_store(settings.data_dir, None, settings.embedding)
     try:
         found = asyncio.run(
             memory.recall_findings(
