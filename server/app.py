@@ -63,6 +63,8 @@ def build_server(settings: Settings) -> SelfImproverServer:
             )
     if any(ts is memory.toolset for ts in selected_toolsets(settings)):
         memory.register_resources(server)
+    if any(ts is insights.toolset for ts in selected_toolsets(settings)):
+        insights.register_resources(server, settings)
     reports.register_resources(server, settings)
     register_prompts(server)
     return server

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .cli_ingest import cmd_collect, cmd_ingest
+from .cli_nightly import add_nightly_parsers, cmd_deploy, cmd_nightly
 from .config import Settings, load_settings
 from .version import package_version
 
@@ -130,23 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         "memory", add_help=False, parents=[common], help="memory maintenance: download-model | reindex"
     )
 
-    nightly = sub.add_parser(
-        "nightly",
-        parents=[common],
-        help="the nightly run: cluster, verify merged fixes, remember, write the report; then the agent",
-    )
-    nightly.add_argument(
-        "--agent-cmd",
-        help='host agent command to start afterwards, e.g. "claude -p --mcp-config {mcp_config}" '
-        "({prompt_file}, {mcp_config} are replaced; the prompt is also stdin); also SELF_IMPROVER_AGENT_CMD",
-    )
-    nightly.add_argument(
-        "--agent-timeout", type=float, help="seconds the agent may run (default 1800), then it is ended"
-    )
-    nightly.add_argument("--no-agent", action="store_true", help="do not start the agent even if configured")
-    nightly.add_argument(
-        "--chart-days", type=int, default=28, help="days shown in the report's charts (default 28)"
-    )
+    add_nightly_parsers(sub, common)
 
     telemetry = sub.add_parser("telemetry", help="check how your task table reads")
     telemetry_sub = telemetry.add_subparsers(dest="telemetry_command", required=True)
@@ -263,77 +249,6 @@ def cmd_telemetry(args: argparse.Namespace, settings: Settings) -> int:
     return report.exit_code
 
 
-def cmd_collect(args: argparse.Namespace, settings: Settings) -> int:
-    from .otlp_receiver import serve_collect
-
-    if args.queue_spans < 1 or args.max_body_mb <= 0:
-        print("self-improver collect: --queue-spans and --max-body-mb must be more than 0", file=sys.stderr)
-        return 2
-    from .http import PortUnavailable, bind_port
-
-    try:
-        bind_port(args.host, args.port).close()  # a port in use is said plainly, before anything starts
-    except PortUnavailable as exc:
-        print(f"self-improver collect: {exc}", file=sys.stderr)
-        return 2
-    return serve_collect(
-        settings, args.host, args.port, args.queue_spans, max(1, int(args.max_body_mb * 1024 * 1024))
-    )
-
-
-def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    """Import tasks (JSON Lines, ours) or spans (OTLP JSON) into self-improver's own store, never a user's."""
-    from ..tools.support.problems import ToolInputError
-    from ..tools.telemetry.own_store import write_refusal
-    from .progress import ProgressBar
-
-    otlp = args.format == "otlp"
-    if otlp:
-        from ..tools.otlp.files import ingest_otlp as ingest
-        from ..tools.otlp.store import refusal
-
-        refused = refusal(settings.telemetry_location, settings.telemetry)
-    else:
-        from ..tools.telemetry.ingest import ingest_jsonl as ingest
-
-        refused = write_refusal(settings.telemetry_location, settings.telemetry, "imported tasks")
-    if refused is not None:
-        print(f"self-improver ingest: {refused}", file=sys.stderr)
-        return 2
-    target = settings.telemetry_path
-    bar = ProgressBar("ingest")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        report = ingest(args.file, target, progress=bar.update)
-    except ToolInputError as exc:
-        print(f"self-improver ingest: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"self-improver ingest: cannot write {target}: {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    finally:
-        bar.close()
-    for number, reason in report.bad_lines[:50]:
-        print(f"{args.file}:{number}: skipped: {reason}", file=sys.stderr)
-    if len(report.bad_lines) > 50:
-        print(f"... and {len(report.bad_lines) - 50} more bad lines", file=sys.stderr)
-    spans = f" from {report.spans} span(s)" if otlp else ""
-    stored = f" ({report.duplicates} already stored, {report.not_tasks} span(s) not tasks)" if otlp else ""
-    print(
-        f"imported {report.imported} task(s){spans} into {target}{stored}; "
-        f"{len(report.bad_lines)} bad line(s) skipped",
-        file=sys.stderr,
-    )
-    from ..tools.telemetry.day_counts import DayCountCache
-
-    DayCountCache(settings.data_dir / "day_counts.db").clear()  # imported rows may fall on counted days
-    if report.stopped:
-        print(f"self-improver ingest: stopped early: {report.stopped}", file=sys.stderr)
-        return 1
-    stored_any = report.imported or getattr(report, "duplicates", 0)
-    return 1 if report.bad_lines and not stored_any else 0
-
-
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from .demo import run_demo
 
@@ -352,45 +267,6 @@ def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
     return run_memory_cli(list(args.args), settings)
 
 
-def cmd_nightly(args: argparse.Namespace, settings: Settings) -> int:
-    import os
-
-    from ..tools.nightly.console import NightlyConsole
-    from .nightly import Observers, run_nightly
-
-    if not 7 <= args.chart_days <= 90:
-        print("self-improver nightly: --chart-days must be from 7 to 90", file=sys.stderr)
-        return 2
-    updates: dict[str, Any] = {}
-    if args.agent_cmd is not None:
-        updates["agent_cmd"] = args.agent_cmd
-    if args.agent_timeout is not None:
-        if args.agent_timeout <= 0:
-            print("self-improver nightly: --agent-timeout must be more than 0 seconds", file=sys.stderr)
-            return 2
-        updates["agent_timeout_seconds"] = args.agent_timeout
-    if args.no_agent:
-        updates["agent_cmd"] = None
-    settings = settings.model_copy(update=updates)
-    console = NightlyConsole()
-    config_file = args.config or os.environ.get("SELF_IMPROVER_CONFIG")
-    try:
-        result = run_nightly(
-            settings,
-            config_file=Path(config_file) if config_file else None,
-            chart_days=args.chart_days,
-            observers=Observers(step=console.step, agent=console.agent, note=console.note),
-        )
-    except KeyboardInterrupt:
-        print("\nself-improver nightly: stopped; the run is recorded as failed", file=sys.stderr)
-        return 130
-    console.agent_done()
-    print(f"self-improver: {result.message}", file=sys.stderr)
-    if result.report_path is not None:
-        print(result.report_path)
-    return result.exit_code
-
-
 COMMANDS: dict[str, Any] = {
     "serve": cmd_serve,
     "config": cmd_config,
@@ -401,6 +277,7 @@ COMMANDS: dict[str, Any] = {
     "cluster": cmd_cluster,
     "memory": cmd_memory,
     "nightly": cmd_nightly,
+    "deploy": cmd_deploy,
 }
 
 

@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSett
 
 from ..tools.code.repo_config import RepoConfig
 from ..tools.pulls.merge_config import AutoMergePolicy
+from ..tools.pulls.providers import registry as pr_providers
+from ..tools.pulls.providers.registry import ProviderSettings
 from ..tools.telemetry.locations import is_postgres, masked_url
 from ..tools.telemetry.mapping import TelemetryMapping
 
@@ -67,16 +69,25 @@ class Settings(BaseSettings):
     )
 
     repos: list[RepoConfig] = Field(default_factory=list, description="[[repos]] tables of the TOML config.")
+    providers: dict[str, ProviderSettings] = Field(
+        default_factory=dict,
+        description="[providers.<name>] tables (github, gitlab): token and base_url of each pull-request "
+        "provider; env SELF_IMPROVER_PROVIDERS__GITLAB__TOKEN etc. Tokens belong in the environment.",
+    )
     github_token: SecretStr | None = Field(
         None,
         validation_alias=AliasChoices("SELF_IMPROVER_GITHUB_TOKEN", "GITHUB_TOKEN", "github_token"),
-        description="GitHub token; only from GITHUB_TOKEN / SELF_IMPROVER_GITHUB_TOKEN (or the config file).",
+        description="GitHub token from GITHUB_TOKEN / SELF_IMPROVER_GITHUB_TOKEN; in a file, deprecated: "
+        "use [providers.github] token.",
     )
     github_base_url: str = Field(
-        "https://api.github.com", description="GitHub (Enterprise) REST API base URL."
+        "https://api.github.com",
+        description="Deprecated: use [providers.github] base_url. GitHub (Enterprise) REST API base URL.",
     )
-    pr_provider: Literal["auto", "github", "local"] = Field(
-        "auto", description="Where pull requests go; auto = github when a token is set, else local."
+    pr_provider: str = Field(
+        "auto",
+        description='Where pull requests go: "auto" (each repo to its forge when that provider has a token, '
+        'else local), "local", or a provider name ("github", "gitlab") for every repo.',
     )
     max_prs_per_run: int = Field(3, ge=0, le=50, description="Most pull requests one nightly run may open.")
     max_open_prs: int = Field(10, ge=0, le=200, description="Most open self-improver pull requests at once.")
@@ -99,6 +110,15 @@ class Settings(BaseSettings):
         description="[auto_merge] table: when merge_pull_request may merge (enabled = false by default).",
     )
 
+    mute_days: int = Field(
+        30, ge=1, le=365, description="Days a signature stays muted after a reviewer calls it noise."
+    )
+    notify_url: SecretStr | None = Field(
+        None,
+        description="Webhook the nightly run POSTs a short JSON summary to (Slack-compatible `text`); "
+        "a failing webhook never fails the run.",
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -109,6 +129,45 @@ class Settings(BaseSettings):
                 f"unknown timezone {value!r}: use an IANA name such as 'UTC' or 'Europe/Berlin'"
             ) from exc
         return value
+
+    @field_validator("pr_provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        if value != "auto" and value not in pr_providers.names():
+            raise ValueError(
+                f"unknown pr_provider {value!r}: use 'auto' or one of {', '.join(pr_providers.names())}"
+            )
+        return value
+
+    @field_validator("providers")
+    @classmethod
+    def _known_providers(cls, value: dict[str, ProviderSettings]) -> dict[str, ProviderSettings]:
+        for name in value:
+            pr_providers.spec(name)  # ValueError naming the known ones
+        return value
+
+    def provider_settings(self, name: str) -> ProviderSettings:
+        """`[providers.<name>]`; for github the older github_token / github_base_url fill what it leaves unset."""
+        table = self.providers.get(name) or ProviderSettings()
+        if name != "github":
+            return table
+        return ProviderSettings(
+            token=table.token or self.github_token,
+            base_url=table.base_url or self.github_base_url,
+        )
+
+    def deprecated(self) -> list[str]:
+        """Older settings still in use, each with its replacement (shown by `config show`)."""
+        notes = []
+        if "github_base_url" in self.model_fields_set:
+            notes.append("github_base_url is deprecated: use [providers.github] base_url")
+        token = self.github_token.get_secret_value() if self.github_token else ""
+        if token and token != os.environ.get("GITHUB_TOKEN"):
+            notes.append(
+                "github_token / SELF_IMPROVER_GITHUB_TOKEN is deprecated: use GITHUB_TOKEN or "
+                "SELF_IMPROVER_PROVIDERS__GITHUB__TOKEN ([providers.github] token)"
+            )
+        return notes
 
     @field_validator("toolsets", mode="before")
     @classmethod
@@ -138,21 +197,32 @@ class Settings(BaseSettings):
 
     def masked(self) -> dict[str, Any]:
         """The effective settings as JSON-ready values, secrets replaced by '********'."""
-        shown: dict[str, Any] = {}
-        for name, value in self:
-            if isinstance(value, SecretStr):
-                shown[name] = "********" if value.get_secret_value() else ""
-            elif isinstance(value, Path | datetime):
-                shown[name] = str(value)
-            elif isinstance(value, BaseModel):
-                shown[name] = value.model_dump(mode="json")
-            elif isinstance(value, list):
-                shown[name] = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
-            else:
-                shown[name] = value
+        shown: dict[str, Any] = {name: _shown(value) for name, value in self}
+        if notes := self.deprecated():
+            shown["deprecated"] = notes
         shown["telemetry_db"] = masked_url(self.telemetry_db) if self.telemetry_db else None
         shown["telemetry_location"] = masked_url(self.telemetry_location)
         return shown
+
+
+def _shown(value: Any) -> Any:
+    """One setting as a JSON-ready value, secrets (also inside tables) replaced by '********'."""
+    if isinstance(value, SecretStr):
+        return "********" if value.get_secret_value() else ""
+    if isinstance(value, Path | datetime):
+        return str(value)
+    if isinstance(value, BaseModel):
+        dumped = value.model_dump(mode="json")
+        for name in type(value).model_fields:
+            inner = getattr(value, name)
+            if isinstance(inner, SecretStr | BaseModel | dict | list):
+                dumped[name] = _shown(inner)
+        return dumped
+    if isinstance(value, list):
+        return [_shown(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shown(v) for k, v in value.items()}
+    return value
 
 
 def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:

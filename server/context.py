@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context
@@ -21,6 +22,7 @@ from .config import Settings
 
 if TYPE_CHECKING:  # the stores below load with their first use, not at start-up
     from ..tools.code.repos import RepoRegistry
+    from ..tools.deploys.store import DeployStore
     from ..tools.errors.reports import ErrorContext
     from ..tools.errors.signature_store import SignatureStore
     from ..tools.insights.duration_cache import DurationCache
@@ -37,6 +39,7 @@ class AppResources:
     _repos: RepoRegistry | None = field(default=None, repr=False)
     _durations: DurationCache | None = field(default=None, repr=False)
     _pulls: PullRequestService | None = field(default=None, repr=False)
+    _deploys: DeployStore | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppResources:
@@ -66,7 +69,24 @@ class AppResources:
         if self._signatures is None:
             self._signatures = SignatureStore(self.settings.data_dir / "signatures.db")
         s = self.settings
-        return ErrorContext(self.telemetry, self._signatures, s.source_root, s.repo_root, s.redact_emails)
+        return ErrorContext(
+            self.telemetry,
+            self._signatures,
+            s.source_root,
+            s.repo_root,
+            s.redact_emails,
+            deploys=self.deploys,
+            fix_repos={r.name: Path(r.path) for r in s.repos},
+        )
+
+    @property
+    def deploys(self) -> DeployStore:
+        """When each release went live (data_dir/deploys.db): recorded deploys and first sightings."""
+        if self._deploys is None:
+            from ..tools.deploys.store import DeployStore
+
+            self._deploys = DeployStore.in_dir(self.settings.data_dir)
+        return self._deploys
 
     @property
     def durations(self) -> DurationCache:

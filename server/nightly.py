@@ -5,7 +5,13 @@ the server's resources and its prompts, while `tools/nightly` keeps the domain s
 steps, report, charts, agent) and never imports the server. It takes the lock, records the run, marks
 runs that died as crashed, runs the deterministic steps, writes the report and its charts, then
 optionally starts the host agent and writes the report again with the agent's result. Without an agent
-command no LLM is involved.
+command no LLM is involved. At the end, when `notify_url` is set, a short summary is POSTed to it; what
+became of it is kept in the run record and never changes the outcome.
+
+A dry run (`dry_run=True`, `self-improver nightly --dry-run`) runs the same steps but writes nothing
+outside the data dir: the host agent (which applies patches, opens pull requests and posts comments) is
+not started, a fix judged worse is not reverted, no notification is sent; the report says it is a dry
+run and lists what would have been done instead.
 
 Outcomes and exit codes (`EXIT_CODES`):
 
@@ -90,13 +96,14 @@ def run_nightly(
     config_file: Path | None = None,
     chart_days: int = CHART_DAYS,
     observers: Observers | None = None,
+    dry_run: bool = False,
 ) -> NightlyResult:
     """Run one night (blocking). `now` pins the clock (default: settings.now, else the real time).
 
     In the main thread SIGTERM (systemd stop, `kill`) ends the run like Ctrl-C does: the agent's
     process group is ended and the run recorded as failed, instead of leaving an orphaned agent.
     """
-    run = run_nightly_async(settings, now, agent_cmd, config_file, chart_days, observers)
+    run = run_nightly_async(settings, now, agent_cmd, config_file, chart_days, observers, dry_run)
     if threading.current_thread() is not threading.main_thread():
         return asyncio.run(run)
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -117,6 +124,7 @@ async def run_nightly_async(
     config_file: Path | None = None,
     chart_days: int = CHART_DAYS,
     observers: Observers | None = None,
+    dry_run: bool = False,
 ) -> NightlyResult:
     seen = observers or Observers()
     pinned = _aware(now or settings.now)
@@ -136,6 +144,7 @@ async def run_nightly_async(
         data = NightData(
             run_id, run_now, settings.timezone, night, masked_url(settings.telemetry_location), chart_days
         )
+        data.dry_run = dry_run
         if settings.repos:
             from ..tools.code.sandbox import sandbox_status
 
@@ -174,6 +183,9 @@ async def _run(
     if seen.note:
         for warning in warnings:
             seen.note(f"WARNING: {warning}")
+    if data.dry_run:
+        _dry_run_plan(settings, data, agent_cmd)
+        agent_cmd = None  # the agent writes outside the data dir: a dry run only says it would start
     folder = reports_dir(settings.data_dir)
     try:
         files = write_report(data, folder, outcome_of(data))
@@ -211,9 +223,15 @@ async def _run(
         failures or None,
         warnings,
     )
+    _notify(settings, data, outcome, str(files.markdown))
+    records.note_run(data.run_id, data.notify, data.dry_run)
+    if data.notify and seen.note and not data.notify.startswith("notification sent"):
+        seen.note(data.notify)
     notes = [f"failed: {', '.join(failed)}"] if failed else []
     if warnings:
         notes.append(f"{len(warnings)} telemetry warning(s): the numbers may be wrong, see the report")
+    if data.dry_run:
+        notes.append("dry run: nothing was written outside the data dir")
     message = f"nightly run #{data.run_id} {outcome}" + (f" ({'; '.join(notes)})" if notes else "")
     return NightlyResult(
         outcome=outcome,
@@ -227,6 +245,39 @@ async def _run(
         agent=data.agent,
         warnings=warnings,
     )
+
+
+def _dry_run_plan(settings: Settings, data: NightData, agent_cmd: str | None) -> None:
+    """A dry run: record what the parts that write outside the data dir would do."""
+    if agent_cmd:
+        data.would.append(
+            f"start the host agent ({redact_secrets(agent_cmd, redact_emails=False)[:200]}) with the nightly "
+            f"prompt: it may apply patches, open up to {settings.max_prs_per_run} pull request(s) and post comments"
+        )
+        detail = "dry run: the host agent was not started"
+        data.steps.append(StepResult("agent", AGENT_STEP, "skipped", detail, 0.0))
+    if settings.notify_url is not None:
+        data.would.append("POST a summary of this run to notify_url")
+
+
+def _notify(settings: Settings, data: NightData, outcome: str, report_path: str | None) -> None:
+    """POST the run's summary to notify_url (never raises); what happened goes to `data.notify`."""
+    if settings.notify_url is None:
+        return
+    if data.dry_run:
+        data.notify = "dry run: no notification sent"
+        return
+    from ..tools.notify.nightly_summary import nightly_payload
+    from ..tools.notify.webhook import post_json
+
+    try:
+        delivery = post_json(
+            settings.notify_url.get_secret_value(), nightly_payload(data, outcome, report_path)
+        )
+        data.notify = delivery.describe()
+    except Exception as exc:  # a summary that cannot be built must not end the run either
+        log.exception("nightly notification failed")
+        data.notify = f"notification failed: {type(exc).__name__}"
 
 
 def outcome_of(data: NightData) -> Outcome:

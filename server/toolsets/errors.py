@@ -23,7 +23,7 @@ toolset = Toolset(
     "errors", "Error signatures: top error groups with lifecycle states, one signature in detail."
 )
 
-State = Literal["new", "ongoing", "escalating", "resolved", "regressed"]
+State = Literal["new", "ongoing", "escalating", "resolved", "regressed", "muted"]
 BRIEF_TRACEBACK_LINES = (
     40  # error_cluster(detail="brief"): the last exception of the chain, at most this long
 )
@@ -47,8 +47,9 @@ async def top_errors(
     """Failed tasks of a window grouped by stable error signature, most frequent first.
 
     Use it to find the repeated problems worth fixing; states=["new", "escalating"] shows the rising
-    ones. A problem keeps its signature night after night. When has_more, raise limit or filter by
-    states or agent; then error_cluster(signature) gives the evidence.
+    ones. A problem keeps its signature night after night. Muted ones (called noise) show only with
+    states=["muted"]. When has_more, raise limit or filter by states or agent; then
+    error_cluster(signature) gives the evidence.
     Example: top_errors(days=7, states=["escalating"]).
     """
     return await reports.top_errors(

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
 from pydantic import Field
 
 from ...tools.insights.results import ImpactResult, SlowOperations
 from ...tools.support.problems import ToolInputError, UnavailableError
+from ..config import Settings
 from ..context import progress_reporter, resources
 from ..lazy import lazy_import
 from ..registry import READ_ONLY, WRITE_IDEMPOTENT, Toolset
 from .params import Agent, Limit, OptionalSignature
 
 if TYPE_CHECKING:
+    from ...tools.deploys import listing
     from ...tools.insights import impact, slow, verdict_memory
 else:
+    listing = lazy_import("self_improver.tools.deploys.listing")
     impact = lazy_import("self_improver.tools.insights.impact")
     slow = lazy_import("self_improver.tools.insights.slow")
     verdict_memory = lazy_import("self_improver.tools.insights.verdict_memory")
@@ -119,3 +123,44 @@ async def slow_operations(
         cache=app.durations,
         progress=progress_reporter(ctx),
     )
+
+
+DEPLOYS_PAGE = 100
+
+
+def register_resources(server: MCPServer, settings: Settings) -> None:
+    """Expose the known deploys as `deploys://recent` (JSON, newest 100) and `deploys://after/{cursor}`
+    (the next page, from next_cursor): reference data for a host, outside the tools' context budget.
+    First sightings appear once a nightly run (or top_errors over a fixed signature) has learned them."""
+
+    async def page(cursor: str | None) -> str:
+        from ...tools.deploys.store import DeployStore
+
+        try:
+            found = await listing.list_deploys(
+                DeployStore.in_dir(settings.data_dir), None, DEPLOYS_PAGE, cursor
+            )
+        except ToolInputError as exc:
+            raise ResourceError(str(exc)) from exc
+        return found.model_dump_json()
+
+    @server.resource(
+        "deploys://recent",
+        name="deploys",
+        title="Known deploys",
+        description="When each release went live, newest first (recorded with `self-improver deploy record`, or "
+        "the first task seen on it), as JSON: deploys, total, has_more, next_cursor.",
+        mime_type="application/json",
+    )
+    async def recent_deploys() -> str:
+        return await page(None)
+
+    @server.resource(
+        "deploys://after/{cursor}",
+        name="deploys-page",
+        title="Known deploys, next page",
+        description="The deploys after next_cursor of deploys://recent (or of an earlier page).",
+        mime_type="application/json",
+    )
+    async def deploys_after(cursor: str) -> str:
+        return await page(cursor)

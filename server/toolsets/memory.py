@@ -16,9 +16,10 @@ from ..registry import READ_ONLY, WRITE_IDEMPOTENT, Toolset
 from .params import Cursor, Limit
 
 if TYPE_CHECKING:
-    from ...tools.memory import service
+    from ...tools.memory import mutes, service
 else:
     service = lazy_import("self_improver.tools.memory.service")
+    mutes = lazy_import("self_improver.tools.memory.mutes")
 
 
 toolset = Toolset("memory", "Findings of every night with their evidence: remember, recall, update, history.")
@@ -105,9 +106,11 @@ async def recall_findings(
     {"pr_status": "merged"}, and since. Needs query, signature or where.
     Example: recall_findings(query="IMAP timeout after 30s", signature="3b8fe4199281").
     """
-    return await service.recall_findings(
-        resources(ctx).memory, query=query, signature=signature, where=where, top_k=top_k, since=since
+    app = resources(ctx)
+    found = await service.recall_findings(
+        app.memory, query=query, signature=signature, where=where, top_k=top_k, since=since
     )
+    return await mutes.annotate_mutes(found, app.errors.signatures, app.telemetry.now())
 
 
 @toolset.tool(title="Update a finding", annotations=WRITE_IDEMPOTENT)
@@ -126,11 +129,26 @@ async def update_finding(
     """Record what happened to a finding later: PR opened, merged or closed, a verdict, new counts.
 
     Only the keys sent change, each one audited (see finding_history); a repeat changes nothing.
+    A reviewer's {"status": "noise", "reason": ...} mutes the signature for mute_days.
     Example: update_finding(id="fnd_...", metadata={"pr_status": "merged"}).
     """
-    return await service.update_finding(
-        resources(ctx).memory, id, metadata, confidence=confidence, actor=actor
-    )
+    app = resources(ctx)
+    if metadata.get("status") == mutes.NOISE:
+        rest = {k: v for k, v in metadata.items() if k not in ("status", "reason")}
+        if rest or confidence is not None:
+            await service.update_finding(app.memory, id, rest or None, confidence=confidence, actor=actor)
+        reason = metadata.get("reason")
+        days, now = app.settings.mute_days, app.telemetry.now()
+        return await mutes.mark_noise(
+            app.memory,
+            app.errors.signatures,
+            id,
+            reason if isinstance(reason, str) else None,
+            days,
+            now,
+            actor,
+        )
+    return await service.update_finding(app.memory, id, metadata, confidence=confidence, actor=actor)
 
 
 @toolset.tool(title="History of a signature", annotations=READ_ONLY)

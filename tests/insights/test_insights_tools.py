@@ -42,7 +42,12 @@ async def test_a_signature_that_disappears_after_the_merge_is_fixed_and_stored_o
     assert (
         first["before"]["start"] == "2026-02-15 00:00:00" and first["after"]["end"] == "2026-03-01 00:00:00"
     )
-    assert not first["marked_regressed"] and first["signature_state"] is None
+    # fixed marks the signature resolved (issue #15: only fixed or improved do); no release data here, so
+    # the after window starts at the merge and the verdict says so
+    assert (
+        not first["marked_regressed"] and first["marked_resolved"] and first["signature_state"] == "resolved"
+    )
+    assert "starts at the merge" in first["reason"] and first["switch_at"] == first["merged_at"]
     # The same verdict is stored once: a repeat returns the same finding.
     assert first["memory_finding_id"] and again["memory_finding_id"] == first["memory_finding_id"]
     assert memory["count"] == 1

@@ -2,9 +2,14 @@
 
 States, in order of precedence:
 
-- `regressed`: marked resolved (e.g. a merged fix) and seen again after that moment.
-- `resolved`: marked resolved and not seen since.
+- `regressed`: marked resolved (a merged fix judged fixed or improved) and failing again on a release
+  that contains the fix. Where tasks carry releases, a failure after the merge on an older release
+  (one without the fix, still running) is counted as "still on old release" and reopens nothing;
+  without release data every failure after the merge counts, as before releases existed.
+- `resolved`: marked resolved and not failing since on a release with the fix.
 - `escalating`: the latest day's count is clearly above its forecast (rule below).
+- `muted`: a reviewer called it noise (or closed its fix unmerged) and the mute has not expired. A
+  muted signature that escalates shows as `escalating`: it comes back by itself.
 - `new`: first seen within the last 7 days.
 - `ongoing`: everything else.
 
@@ -28,7 +33,7 @@ MIN_ESCALATING_COUNT = 3
 FORECAST_FLOOR = 0.5
 TAIL_PROBABILITY = 0.01
 
-STATES = ("new", "ongoing", "escalating", "resolved", "regressed")
+STATES = ("new", "ongoing", "escalating", "resolved", "regressed", "muted")
 
 
 def poisson_tail(k: int, mean: float) -> float:
@@ -64,12 +69,22 @@ def state_of(
     today: date,
     now: datetime,
     resolved_at: datetime | None = None,
+    recurred: bool | None = None,
+    muted_until: datetime | None = None,
 ) -> str:
-    """The signature's state at `now`; `today` is `now`'s local day, `daily` keyed by local day."""
+    """The signature's state at `now`; `today` is `now`'s local day, `daily` keyed by local day.
+
+    `recurred`: whether it failed after `resolved_at` on a release with the fix (None: no release data,
+    so any failure after `resolved_at` counts). `muted_until`: the end of an active mute, if any.
+    """
     if resolved_at is not None:
-        return "regressed" if last_seen > resolved_at else "resolved"
+        if recurred is None:
+            recurred = last_seen > resolved_at
+        return "regressed" if recurred else "resolved"
     if any(is_escalating_on(daily, d) for d in (today - timedelta(days=1), today)):
         return "escalating"
+    if muted_until is not None and now < muted_until:
+        return "muted"
     if first_seen >= now - timedelta(days=NEW_DAYS):
         return "new"
     return "ongoing"

@@ -103,8 +103,10 @@ async def _cluster_span(
     """Cluster one span batch by batch: memory stays bounded by a batch, whatever the span holds."""
     analysed: dict[Key, ErrorSignature] = {}  # traceback analyses are stateless: kept across batches
     scanned = added = new = 0
+    with_release = (await telemetry.source.schema()).has("release")
     async for batch in telemetry.source.failed_tasks(window, BATCH, skip=store.known):
         scanned += len(batch)
+        releases = await telemetry.source.task_releases([t.id for t in batch]) if with_release else {}
         if len(analysed) > ANALYSIS_CACHE:
             analysed.clear()
         keys = [(t.error or "", t.error_type, t.traceback) for t in batch]
@@ -125,6 +127,7 @@ async def _cluster_span(
                     created_at=utc_text(task.created_at),
                     agent=task.agent,
                     shape=shape,
+                    release=releases.get(task.id),
                 )
             )
         names = {a.signature for a in assignments}

@@ -9,23 +9,27 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..support.problems import NotFoundError, ToolInputError
 from ..telemetry.day_counts import window_status_counts
 from ..telemetry.health import answer_warnings
 from ..telemetry.source import TelemetryStore
-from ..telemetry.windows import Window, local_midnight, parse_timestamp, trailing_window, utc_text
+from ..telemetry.windows import Window, trailing_window, utc_text
 from .analyze import analyze_error
-from .lifecycle import STATES, state_of
+from .lifecycle import STATES
 from .redact import redact_secrets
 from .refresh import Progress, refresh_signatures
 from .results import DayCount, ErrorCluster, ErrorGroup, FrameContext, RelatedSignature, TopErrors, Variant
 from .signature_store import SignatureStore
 from .source_context import MAX_FILE_BYTES, locate, read_context
+from .states import SignatureState, current_states, per_signature, states_window, within
+
+if TYPE_CHECKING:
+    from ..deploys.store import DeployStore
 
 MAX_TEXT = 500
 MAX_TRACEBACK = 6000
@@ -40,79 +44,11 @@ class ErrorContext:
     source_root: Path | None = None
     repo_root: Path | None = None
     redact_emails: bool = True
+    deploys: DeployStore | None = None  # when releases went live (data_dir/deploys.db)
+    fix_repos: dict[str, Path] = field(default_factory=dict)  # configured repo name -> checkout, for git
 
     def redact(self, text: str | None, limit: int = MAX_TEXT) -> str:
         return redact_secrets(text or "", redact_emails=self.redact_emails)[:limit]
-
-
-@dataclass
-class SignatureDays:
-    """One signature's occurrences in a window, per local day, aggregated by the store."""
-
-    daily: Counter[date]
-    daily_agents: dict[date, set[str]]
-
-    @property
-    def count(self) -> int:
-        return sum(self.daily.values())
-
-    @property
-    def agents(self) -> set[str]:
-        return set().union(*self.daily_agents.values()) if self.daily_agents else set()
-
-    def only(self, days: set[date]) -> SignatureDays:
-        return SignatureDays(
-            Counter({d: n for d, n in self.daily.items() if d in days}),
-            {d: a for d, a in self.daily_agents.items() if d in days},
-        )
-
-
-def _within(found: dict[str, SignatureDays], window: Window) -> dict[str, SignatureDays]:
-    """The signatures seen in `window` (whole local days of a wider aggregation)."""
-    days = set(window.days)
-    kept = {name: entry.only(days) for name, entry in found.items()}
-    return {name: entry for name, entry in kept.items() if entry.count}
-
-
-async def _per_signature(
-    ctx: ErrorContext, window: Window, signature: str | None = None, agent: str | None = None
-) -> dict[str, SignatureDays]:
-    days = window.days
-    starts = [utc_text(local_midnight(d, ctx.telemetry.tz)) for d in days[1:]]
-    rows = await asyncio.to_thread(ctx.signatures.daily_counts, window, starts, signature, agent)
-    found: dict[str, SignatureDays] = {}
-    for row in rows:
-        entry = found.setdefault(row["signature"], SignatureDays(Counter(), {}))
-        day = days[min(row["day"], len(days) - 1)]
-        entry.daily[day] += int(row["n"])
-        entry.daily_agents.setdefault(day, set()).update(a for a in (row["agents"] or "").split(",") if a)
-    return found
-
-
-def _states_window(ctx: ErrorContext) -> Window:
-    return trailing_window(8, None, ctx.telemetry.tz, ctx.telemetry.now())
-
-
-async def _states(
-    ctx: ErrorContext, names: set[str], recent: dict[str, SignatureDays] | None = None
-) -> dict[str, str]:
-    """Current lifecycle state of each signature (needs the last 8 days of daily counts, all agents)."""
-    now = ctx.telemetry.now()
-    window = _states_window(ctx)
-    recent = _within(recent, window) if recent is not None else await _per_signature(ctx, window)
-    meta = await asyncio.to_thread(ctx.signatures.signatures, names)
-    today = now.astimezone(ctx.telemetry.tz).date()
-    return {
-        name: state_of(
-            dict(recent[name].daily) if name in recent else {},
-            parse_timestamp(m["first_seen"]),
-            parse_timestamp(m["last_seen"]),
-            today,
-            now,
-            parse_timestamp(m["resolved_at"]) if m["resolved_at"] else None,
-        )
-        for name, m in meta.items()
-    }
 
 
 @dataclass(frozen=True)
@@ -180,17 +116,23 @@ async def top_errors(
     await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress, since=window.start)
     totals = await window_totals(ctx, window, agent)
     total, failed = totals.total, totals.failed
-    states_window = _states_window(ctx)
-    if agent is None and window.end == states_window.end:  # the usual call: one aggregation serves both
-        first = min(window.first_day, states_window.first_day)
-        union = Window(min(window.start, states_window.start), window.end, first, window.last_day)
-        both = await _per_signature(ctx, union)
-        by_sig = _within(both, window)
-        current = await _states(ctx, set(by_sig), both)
+    for_states = states_window(ctx)
+    if agent is None and window.end == for_states.end:  # the usual call: one aggregation serves both
+        first = min(window.first_day, for_states.first_day)
+        union = Window(min(window.start, for_states.start), window.end, first, window.last_day)
+        both = await per_signature(ctx, union)
+        by_sig = within(both, window)
+        current = await current_states(ctx, set(by_sig), both)
     else:
-        by_sig = await _per_signature(ctx, window, agent=agent)
-        current = await _states(ctx, set(by_sig))
-    wanted = [s for s in by_sig if not states or current.get(s) in states]
+        by_sig = await per_signature(ctx, window, agent=agent)
+        current = await current_states(ctx, set(by_sig))
+    unknown_state = SignatureState("ongoing")
+
+    def shown_state(name: str) -> str:
+        return current.get(name, unknown_state).state
+
+    # muted signatures are hidden unless asked for by state
+    wanted = [s for s in by_sig if (shown_state(s) in states if states else shown_state(s) != "muted")]
     ranked = sorted(wanted, key=lambda s: (-by_sig[s].count, s))
     shown = ranked[:limit]
     meta = await asyncio.to_thread(ctx.signatures.signatures, shown)
@@ -214,7 +156,9 @@ async def top_errors(
                 agents=sorted(found.agents),
                 first_seen=m["first_seen"],
                 last_seen=m["last_seen"],
-                state=current.get(sig, "ongoing"),
+                state=shown_state(sig),
+                old_release_failures=current.get(sig, unknown_state).old_release_failures,
+                note=current.get(sig, unknown_state).note,
                 trend=[DayCount(day=d.isoformat(), count=found.daily.get(d, 0)) for d in window.days],
                 sample_task_ids=newest[sig],
             )
@@ -261,17 +205,18 @@ async def error_cluster(
         meta["error_type"],
         _root(ctx),
     )
-    recent = (await _per_signature(ctx, window, signature)).get(signature)
+    recent = (await per_signature(ctx, window, signature)).get(signature)
     per_day = recent.daily if recent else Counter()
-    ever = (await _per_signature(ctx, _all_time(ctx), signature)).get(signature)
-    state = (await _states(ctx, {signature}))[signature]
+    ever = (await per_signature(ctx, _all_time(ctx), signature)).get(signature)
+    state = (await current_states(ctx, {signature}))[signature]
     totals = await window_totals(ctx, window, None)
     return ErrorCluster(
         signature=signature,
         title=ctx.redact(meta["title"], 200),
         error_type=meta["error_type"],
         template=ctx.redact(meta["template"]),
-        state=state,
+        state=state.state,
+        note=state.note,
         first_seen=meta["first_seen"],
         last_seen=meta["last_seen"],
         occurrences=int(meta["occurrences"]),

@@ -24,7 +24,9 @@ class ErrorGroup(BaseModel):
     agents: list[str]
     first_seen: str = Field(description="UTC, ever (not only in the window).")
     last_seen: str
-    state: str = Field(description="new, ongoing, escalating, resolved or regressed.")
+    state: str = Field(description="new, ongoing, escalating, resolved, regressed or muted.")
+    old_release_failures: int | None = None  # since the fix, on releases without it (see note)
+    note: str | None = Field(None, description="Why the state: a mute, or failures on old releases.")
     trend: list[DayCount] = Field(description="Count per local day, oldest first.")
     sample_task_ids: list[int | str]
 
@@ -75,6 +77,7 @@ class ErrorCluster(BaseModel):
     error_type: str | None
     template: str
     state: str
+    note: str | None = Field(None, description="Why the state: a mute, or failures on old releases.")
     first_seen: str
     last_seen: str
     occurrences: int = Field(description="All ever recorded.")

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..support.local_db import open_local_db
 from ..telemetry.windows import Window, parse_timestamp, utc_text
+from .signature_marks import SignatureMarks
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS signatures (
@@ -43,7 +44,8 @@ CREATE TABLE IF NOT EXISTS task_signatures (
     task_id     PRIMARY KEY,  -- no type: keeps the user's ids as they are (integer or text)
     signature   TEXT NOT NULL REFERENCES signatures(signature),
     created_at  TEXT NOT NULL,
-    agent       TEXT
+    agent       TEXT,
+    release     TEXT  -- the release the task ran on, when the telemetry has one
 );
 CREATE INDEX IF NOT EXISTS idx_task_signatures_created ON task_signatures(created_at, signature);
 CREATE INDEX IF NOT EXISTS idx_task_signatures_signature ON task_signatures(signature, created_at);
@@ -78,6 +80,7 @@ class Assignment:
     created_at: str
     agent: str | None
     shape: str | None = None
+    release: str | None = None
 
 
 class SignatureStore:
@@ -97,6 +100,10 @@ class SignatureStore:
                 conn.execute("ALTER TABLE signatures ADD COLUMN shape TEXT")
             if "algorithm" not in columns:  # stores created before versioning: their names are algorithm 1
                 conn.execute("ALTER TABLE signatures ADD COLUMN algorithm INTEGER NOT NULL DEFAULT 1")
+            task_columns = {row[1] for row in conn.execute("PRAGMA table_info(task_signatures)")}
+            if "release" not in task_columns:  # stores created before releases
+                conn.execute("ALTER TABLE task_signatures ADD COLUMN release TEXT")
+        self.marks = SignatureMarks(path)  # mutes and fixes, in the same file
 
     def _connect(self) -> sqlite3.Connection:
         return open_local_db(self.path)
@@ -149,8 +156,9 @@ class SignatureStore:
             fresh = [a for task_id, a in batch.items() if task_id not in stored]
             before = conn.total_changes
             conn.executemany(
-                "INSERT OR IGNORE INTO task_signatures(task_id, signature, created_at, agent) VALUES (?,?,?,?)",
-                [(a.task_id, a.signature, a.created_at, a.agent) for a in fresh],
+                "INSERT OR IGNORE INTO task_signatures(task_id, signature, created_at, agent, release) "
+                "VALUES (?,?,?,?,?)",
+                [(a.task_id, a.signature, a.created_at, a.agent, a.release) for a in fresh],
             )
             for a in fresh:
                 entry = per_signature.get(a.signature)
@@ -331,6 +339,15 @@ class SignatureStore:
     def all_signatures(self) -> list[sqlite3.Row]:
         with self._connect() as conn:
             return conn.execute("SELECT * FROM signatures ORDER BY last_seen DESC").fetchall()
+
+    def releases_since(self, signature: str, since: datetime) -> list[sqlite3.Row]:
+        """(release, n, newest) of the signature's failures after `since`; release NULL when unknown."""
+        with self._connect() as conn:
+            return conn.execute(
+                "SELECT release, COUNT(*) AS n, MAX(created_at) AS newest FROM task_signatures "
+                "WHERE signature = ? AND created_at > ? GROUP BY release",
+                (signature, utc_text(since)),
+            ).fetchall()
 
     def task_ids(self, signature: str, limit: int) -> list[int | str]:
         with self._connect() as conn:

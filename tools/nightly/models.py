@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from ..errors.refresh import RefreshReport
 from ..errors.results import TopErrors
+from ..errors.signature_marks import Mute
 from ..insights.results import ImpactResult, SlowOperations
 from ..pulls.models import MergedPullRequest, PullRequest
 from ..telemetry.models import DaySummary, FailureTrend
@@ -142,6 +143,10 @@ class NightData:
     crashed: list[RunRecord] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
     agent: AgentOutcome | None = None
+    dry_run: bool = False  # steps that would write outside the data dir only say what they would do
+    would: list[str] = field(default_factory=list)  # what a dry run left undone, one sentence each
+    mutes: list[Mute] = field(default_factory=list)  # mutes made or lifted in the last day
+    notify: str | None = None  # what became of the webhook notification (sent, failed, would send)
 
     @property
     def warnings(self) -> list[TelemetryWarning]:

@@ -5,6 +5,8 @@ A run inserts its row as `running` once it holds the lock and finishes it with i
 lock): that run marks it `crashed` and reports it. A run refused by the lock is recorded as
 `locked-out`. `warnings` keeps the telemetry warnings of a run (a JSON list of text; a run with any is
 `degraded` unless a step failed); a runs.db written before that column existed gets it on open.
+`notify` says what became of the webhook notification (sent, failed and why, what a dry run would send);
+it never changes the outcome. `dry_run` marks a run that wrote nothing outside the data dir.
 """
 
 from __future__ import annotations
@@ -39,7 +41,9 @@ CREATE TABLE IF NOT EXISTS runs (
     agent        TEXT,
     report_path  TEXT,
     error        TEXT,
-    warnings     TEXT NOT NULL DEFAULT '[]'
+    warnings     TEXT NOT NULL DEFAULT '[]',
+    notify       TEXT,
+    dry_run      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS idx_runs_outcome ON runs(outcome);
 """
@@ -64,18 +68,29 @@ class RunRecord:
     report_path: str | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    notify: str | None = None
+    dry_run: bool = False
+
+
+_ADDED_COLUMNS = {
+    "warnings": "TEXT NOT NULL DEFAULT '[]'",
+    "notify": "TEXT",
+    "dry_run": "INTEGER NOT NULL DEFAULT 0",
+}
 
 
 def _add_warnings_column(conn: sqlite3.Connection) -> None:
-    """A runs.db from before the `warnings` column gets it (another process may add it first)."""
+    """A runs.db from before the `warnings` (`notify`, `dry_run`) columns gets them (another process may
+    add them first)."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-    if "warnings" in columns:
-        return
-    try:
-        conn.execute("ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'")
-    except sqlite3.OperationalError as exc:
-        if "duplicate column" not in str(exc):
-            raise
+    for name, kind in _ADDED_COLUMNS.items():
+        if name in columns:
+            continue
+        try:
+            conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):
+                raise
 
 
 def _record(row: sqlite3.Row) -> RunRecord:
@@ -93,6 +108,8 @@ def _record(row: sqlite3.Row) -> RunRecord:
         report_path=row["report_path"],
         error=row["error"],
         warnings=json.loads(row["warnings"] or "[]"),
+        notify=row["notify"],
+        dry_run=bool(row["dry_run"]),
     )
 
 
@@ -158,6 +175,13 @@ class RunRecords:
                     json.dumps(warnings or []),
                     run_id,
                 ),
+            )
+
+    def note_run(self, run_id: int, notify: str | None, dry_run: bool) -> None:
+        """What became of the notification, and whether the run was a dry run."""
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE runs SET notify = ?, dry_run = ? WHERE id = ?", (notify, int(dry_run), run_id)
             )
 
     def mark_crashed(self, found_by: int) -> list[RunRecord]:

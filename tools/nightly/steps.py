@@ -1,7 +1,7 @@
 """The deterministic part of the nightly run as small steps, each allowed to fail on its own.
 
-Order: cluster new failures, detect merged fixes (and mark their signatures resolved), measure the
-impact of each, measure the days, rank the errors, remember new and escalating signatures, look for
+Order: cluster new failures (and learn the releases first seen), detect merged fixes, measure the
+impact of each (a fixed or improved verdict marks its signature resolved; see `fix_steps`), measure the days, rank the errors, remember new and escalating signatures, look for
 slow operations, list pull requests. A step that raises is recorded as failed with its message and
 the next steps still run; a step whose input step failed is skipped and says so. The results keep
 their telemetry warnings (`NightData.warnings` gathers them), except the one that only says no task
@@ -14,25 +14,17 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
 
+from ..deploys.releases import learn_first_seen
 from ..errors.redact import redact_secrets
 from ..errors.refresh import refresh_signatures
-from ..errors.reports import ErrorContext, top_errors
+from ..errors.reports import top_errors
 from ..errors.results import ErrorGroup
-from ..insights.duration_cache import DurationCache
-from ..insights.impact import measure_impact
-from ..insights.results import ImpactResult
 from ..insights.slow import slow_operations
-from ..insights.verdict_memory import remember_verdict
 from ..memory.recall import recall
-from ..memory.store import MemoryStore
-from ..pulls.merge_policy import revert_if_worse
-from ..pulls.models import MergedPullRequest
-from ..pulls.service import PullRequestService
 from ..support.problems import ToolInputError, UnavailableError
 from ..telemetry.health import empty_window_warnings
 from ..telemetry.models import DaySummary
@@ -40,84 +32,21 @@ from ..telemetry.queries import failure_trend, telemetry_summary
 from ..telemetry.source import TelemetryStore
 from ..telemetry.windows import Window, day_window, local_midnight, parse_timestamp, trailing_window
 from .charts import CountSeries
-from .models import FindingNote, NightData, StepResult, VerdictRow
+from .fix_steps import IMPACT_DAYS, VERIFY_DAYS, detect_merged_fixes, impact_days, measure_merged_fixes
+from .models import FindingNote, StepResult
+from .night import Night, NightResources, Skip, Step, StepFn
+
+__all__ = ["IMPACT_DAYS", "VERIFY_DAYS", "Night", "NightResources", "Skip", "Step", "StepFn", "impact_days"]
 
 log = logging.getLogger(__name__)
 
 WINDOW_DAYS = 7
-VERIFY_DAYS = 30
-IMPACT_DAYS = 7  # the shortest before/after windows; they grow with the nights since the merge
-
-
-def impact_days(merged_at: datetime, now: datetime) -> int:
-    """Evidence accumulates night by night: compare as many full days after the merge as have passed
-    (at least IMPACT_DAYS, at most VERIFY_DAYS) with the same number of days before it."""
-    return max(IMPACT_DAYS, min(VERIFY_DAYS, (now - merged_at).days))
-
-
 TOP_LIMIT = 10
 WATCH_LIMIT = 25
 CHART_SIGNATURES = 6
 FINDING_KIND = "nightly_observation"
 FINDING_CONFIDENCE = 0.9
 SOURCE = "self-improver nightly"
-
-
-class NightResources(Protocol):
-    """What the steps use (server.context.AppResources has it)."""
-
-    settings: Any
-    telemetry: TelemetryStore
-
-    @property
-    def errors(self) -> ErrorContext: ...
-
-    @property
-    def memory(self) -> MemoryStore: ...
-
-    @property
-    def pulls(self) -> PullRequestService: ...
-
-    @property
-    def durations(self) -> DurationCache: ...
-
-
-class Skip(Exception):  # noqa: N818 - a step's way to say "nothing to do", not an error
-    """Raised by a step that has nothing to do; the message says why."""
-
-
-@dataclass
-class Night:
-    app: NightResources
-    data: NightData
-
-    @property
-    def now(self) -> datetime:
-        return self.data.now
-
-    @property
-    def yesterday(self) -> date:
-        return self.data.night - timedelta(days=1)
-
-    def source_root(self) -> str | None:
-        root = self.app.settings.source_root
-        return str(root) if root else None
-
-    def repo_name(self) -> str | None:
-        """The repo a finding belongs to, when that is unambiguous (exactly one configured)."""
-        repos = self.app.settings.repos
-        return repos[0].name if len(repos) == 1 else None
-
-
-StepFn = Callable[[Night], Awaitable[str]]
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    title: str
-    run: StepFn
-    needs: tuple[str, ...] = ()
 
 
 # -- the steps ---------------------------------------------------------------------------------------
@@ -127,85 +56,9 @@ async def cluster_new_failures(night: Night) -> str:
     errors = night.app.errors
     report = await refresh_signatures(night.app.telemetry, errors.signatures, night.source_root())
     night.data.refresh = report
-    return f"{report.new_tasks} new failed task(s) clustered, {report.new_signatures} new signature(s)"
-
-
-async def detect_merged_fixes(night: Night) -> str:
-    if not night.app.settings.repos:
-        raise Skip("no repositories are configured, so there are no pull requests to follow")
-    days = max(VERIFY_DAYS, night.data.chart_days)  # the charts mark every merge they show
-    merged = await night.app.pulls.merged_pull_requests(since=night.now - timedelta(days=days))
-    merged.sort(key=lambda p: (p.merged_at, p.number))
-    night.data.merged = merged
-    store = night.app.errors.signatures
-    for pull in merged:
-        if not pull.signature or not pull.merged_at:
-            continue
-        meta = (await asyncio.to_thread(store.signatures, [pull.signature])).get(pull.signature)
-        if meta is None:
-            continue
-        at = parse_timestamp(pull.merged_at)
-        if meta["resolved_at"] and parse_timestamp(meta["resolved_at"]) >= at:
-            continue  # already marked by this merge (or a later one)
-        if await asyncio.to_thread(store.mark_resolved, pull.signature, at, f"PR #{pull.number}"):
-            night.data.resolved.append(pull.signature)
-    return (
-        f"{len(merged)} pull request(s) merged in the last {days} days, "
-        f"{len(night.data.resolved)} signature(s) newly marked resolved"
-    )
-
-
-async def measure_merged_fixes(night: Night) -> str:
-    cutoff = night.now - timedelta(days=VERIFY_DAYS)
-    recent = [p for p in night.data.merged if p.merged_at and parse_timestamp(p.merged_at) >= cutoff]
-    if not recent:
-        raise Skip(f"no fix was merged in the last {VERIFY_DAYS} days")
-    for pull in recent:
-        night.data.verdicts.append(await _verdict(night, pull))
-    measured = [v for v in night.data.verdicts if v.result is not None]
-    verdicts = Counter(v.result.verdict for v in measured if v.result)
-    summary = ", ".join(f"{n} {name}" for name, n in sorted(verdicts.items())) or "none"
-    return f"{len(measured)} of {len(recent)} merged fix(es) measured: {summary}"
-
-
-async def _verdict(night: Night, pull: MergedPullRequest) -> VerdictRow:
-    row = VerdictRow(pull=pull)
-    if not pull.signature:
-        row.problem = "the pull request names no error signature, so there is nothing to measure"
-        return row
-    days = impact_days(parse_timestamp(pull.merged_at), night.now) if pull.merged_at else IMPACT_DAYS
-    try:
-        row.result = await measure_impact(
-            night.app.errors,
-            signature=pull.signature,
-            pr_number=pull.number,
-            merged_at=pull.merged_at,
-            before_days=days,
-            after_days=days,
-        )
-    except ToolInputError as exc:  # unknown signature, a merge time in the future...
-        row.problem = str(exc)
-        return row
-    try:
-        finding = await remember_verdict(night.app.memory, row.result)
-        row.result = row.result.model_copy(update={"memory_finding_id": finding})
-    except UnavailableError as exc:
-        row.memory_note = f"verdict not stored in memory: {exc}"
-    if row.result.verdict == "worse":
-        row.revert_note = await _revert(night, pull, row.result)
-    return row
-
-
-async def _revert(night: Night, pull: MergedPullRequest, result: ImpactResult) -> str:
-    """A fix that made things worse: revert it when we merged it, otherwise flag it for people."""
-    try:
-        opened = await revert_if_worse(night.app.pulls, pull.repo, pull.number, result)
-    except (ToolInputError, UnavailableError) as exc:
-        return f"The revert pull request could not be opened: {exc}"
-    if opened is None:
-        return "A person merged it, so it is flagged here for review rather than reverted automatically."
-    revert = opened.pull_request
-    return f"Revert opened: PR #{revert.number} {revert.url}."
+    releases = await learn_first_seen(night.app.telemetry, errors.deploys) if errors.deploys else 0
+    seen = f", {releases} release(s) seen for the first time" if releases else ""
+    return f"{report.new_tasks} new failed task(s) clustered, {report.new_signatures} new signature(s){seen}"
 
 
 async def measure_days(night: Night) -> str:
@@ -243,6 +96,8 @@ async def rank_errors(night: Night) -> str:
         errors.signatures.window_rows, trailing_window(WINDOW_DAYS, None, tz, now)
     )
     night.data.signatures_in_window = len({r["signature"] for r in recent})
+    marks = errors.signatures.marks
+    night.data.mutes = await asyncio.to_thread(marks.mutes_since, now - timedelta(days=1))
     night.data.series = await _daily_series(night, night.data.top.groups[:CHART_SIGNATURES])
     states = Counter(g.state for g in night.data.watch.groups)
     return (

@@ -1,0 +1,107 @@
+"""Learning from reviewers: a finding called noise, or a fix's pull request closed without merging,
+mutes the finding's signature for a while (`mute_days`).
+
+The mute lives next to the signatures (`errors.signature_marks`): `top_errors` shows a muted signature
+only when asked (`states=["muted"]`), with the reason and the end of the mute, and the nightly run does
+not put it on its watch list. A muted signature that escalates comes back by itself (the lifecycle lifts
+the mute). The finding keeps the verdict as metadata (`status = "noise"`, `noise_reason`,
+`muted_until`), so `recall_findings` shows why; recalled findings of a signature muted for another
+reason (a closed pull request) carry that reason too (`annotate_mutes`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from ..errors.signature_marks import Mute
+from ..errors.signature_store import SignatureStore
+from ..support.problems import ToolInputError
+from ..telemetry.windows import utc_text
+from .models import Finding, RecallResult
+from .store import MemoryStore
+
+MAX_REASON = 500
+NOISE = "noise"
+
+
+def _reason(reason: str | None, what: str) -> str:
+    text = " ".join((reason or "").split())
+    if not text:
+        raise ToolInputError(f"{what} needs a reason: say why, e.g. reason='expected when a user cancels'")
+    return text[:MAX_REASON]
+
+
+def mute_signature(
+    signatures: SignatureStore,
+    signature: str,
+    reason: str,
+    until: datetime,
+    now: datetime,
+    by: str = "pull request closed without merging",
+) -> Mute:
+    """Mute `signature` until `until` (the pull-request side calls this for a PR closed unmerged)."""
+    if until <= now:
+        raise ToolInputError(
+            f"until {utc_text(until)} UTC is not in the future: a mute needs an end after now"
+        )
+    return signatures.marks.mute(signature, _reason(reason, "a mute"), until, now, by)
+
+
+def mark_noise_sync(
+    memory: MemoryStore,
+    signatures: SignatureStore,
+    finding_id: str,
+    reason: str | None,
+    mute_days: int,
+    now: datetime,
+    actor: str,
+) -> Finding:
+    """Record a reviewer's "this is noise" on the finding and mute its signature for `mute_days`."""
+    why = _reason(reason, 'status="noise"')
+    until = now + timedelta(days=mute_days)
+    finding = memory.get(finding_id)
+    signature = finding.metadata.get("signature")
+    changes = {"status": NOISE, "noise_reason": why, "muted_until": utc_text(until)}
+    updated = memory.update(finding_id, changes, actor=actor)
+    if isinstance(signature, str) and signature:
+        signatures.marks.mute(signature, why, until, now, actor)
+    return updated
+
+
+async def mark_noise(
+    memory: MemoryStore,
+    signatures: SignatureStore,
+    finding_id: str,
+    reason: str | None,
+    mute_days: int,
+    now: datetime,
+    actor: str,
+) -> Finding:
+    return await asyncio.to_thread(
+        mark_noise_sync, memory, signatures, finding_id, reason, mute_days, now, actor
+    )
+
+
+def annotate_mutes_sync(result: RecallResult, signatures: SignatureStore, now: datetime) -> RecallResult:
+    """Recalled findings of a muted signature carry the mute's reason and end (`mute_reason`,
+    `muted_until`), whoever muted it."""
+    names = {f.metadata.get("signature") for f in result.findings}
+    wanted = [n for n in names if isinstance(n, str) and n]
+    if not wanted:
+        return result
+    mutes = {n: m for n, m in signatures.marks.mutes(wanted).items() if m.active(now)}
+    if not mutes:
+        return result
+    findings = []
+    for f in result.findings:
+        mute = mutes.get(str(f.metadata.get("signature")))
+        if mute is not None:
+            extra = {"mute_reason": mute.reason, "muted_until": utc_text(mute.until)}
+            f = f.model_copy(update={"metadata": {**f.metadata, **extra}})
+        findings.append(f)
+    return result.model_copy(update={"findings": findings})
+
+
+async def annotate_mutes(result: RecallResult, signatures: SignatureStore, now: datetime) -> RecallResult:
+    return await asyncio.to_thread(annotate_mutes_sync, result, signatures, now)
