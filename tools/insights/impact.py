@@ -1,7 +1,12 @@
-"""Did a merged fix work? Compare a signature's failures per 1000 tasks before and after the merge.
+"""Did a merged fix work? Compare a signature's failures per 1000 tasks before and after the fix went live.
 
-Windows: before = [merged_at - before_days, merged_at), after = [merged_at, min(merged_at + after_days,
-now)). Exposure is every task created in a window (any status, optionally one agent), read from the
+The windows meet at the switch: the first deploy that contains the fix (see `deploys.releases`: a
+release whose commit has the merge commit as an ancestor, or, without commits, the first release seen
+after the merge). Without release data (no deploy recorded, no `release` column) the switch is the merge
+and the verdict says so; with release data but no release with the fix yet, the after window is empty.
+Windows: before = [switch - before_days, switch), after = [switch, min(switch + after_days, now)).
+A `fixed` or `improved` verdict marks the signature resolved (as of the merge); `inconclusive` leaves it
+open, with the number of tasks still needed. Exposure is every task created in a window (any status, optionally one agent), read from the
 telemetry database; events are the signature's tasks in the window, read from the signature store after
 bringing it up to date. The rate ratio, its exact interval and the verdict come from `rate_ratio` and
 `verdicts`. The same comparison is made for all failures, split into failures of signatures that existed
@@ -20,10 +25,11 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from ..deploys.releases import Fix, release_book
 from ..errors.refresh import Progress, refresh_signatures
 from ..errors.reports import ErrorContext, window_totals
+from ..errors.states import current_states
 from ..support.problems import NotFoundError, ToolInputError
 from ..telemetry.windows import Window, parse_timestamp, utc_text
 from .rate_ratio import RateRatio, rate_ratio
@@ -145,23 +151,64 @@ def _compare(x1: int, e1: int, x2: int, e2: int, what: str, gap: Judgement | Non
     return _comparison(ratio, gap or judge(ratio, what))
 
 
-async def _mark_regressed(ctx: ErrorContext, signature: str, merged: datetime, pr_number: int | None) -> bool:
-    """Record the merge as the signature's resolution, so the lifecycle shows it `regressed` (it recurred).
-
-    A resolution recorded later than this merge (a newer fix) is left alone.
+async def _mark_regressed(
+    ctx: ErrorContext, signature: str, merged: datetime, pr_number: int | None, fix: Fix
+) -> bool:
+    """Record the merge as the signature's resolution, so the lifecycle shows it `regressed` (it recurred
+    on a release with the fix). A resolution recorded later than this merge (a newer fix) is left alone.
     """
     meta = (await asyncio.to_thread(ctx.signatures.signatures, [signature]))[signature]
     if meta["resolved_at"] and parse_timestamp(meta["resolved_at"]) > merged:
         return False
     by = f"PR #{pr_number}" if pr_number is not None else "merged fix"
+    await _record_fix(ctx, signature, merged, fix, by)
     return await asyncio.to_thread(ctx.signatures.mark_resolved, signature, merged, f"{by} (impact: worse)")
 
 
-def _state(meta: Any) -> str | None:
-    if not meta["resolved_at"]:
-        return None
-    regressed = parse_timestamp(meta["last_seen"]) > parse_timestamp(meta["resolved_at"])
-    return "regressed" if regressed else "resolved"
+async def _record_fix(ctx: ErrorContext, signature: str, merged: datetime, fix: Fix, by: str) -> None:
+    repo = next((name for name, path in ctx.fix_repos.items() if path == fix.repo), None)
+    await asyncio.to_thread(ctx.signatures.marks.record_fix, signature, merged, fix.commit, repo, by)
+
+
+async def _mark_resolved(
+    ctx: ErrorContext, signature: str, merged: datetime, pr_number: int | None, verdict: str, fix: Fix
+) -> bool:
+    """A fix judged fixed or improved resolves its signature as of the merge (a later mark stays); the
+    fix's commit and repository are kept, so the lifecycle can tell which releases contain it."""
+    meta = (await asyncio.to_thread(ctx.signatures.signatures, [signature]))[signature]
+    if meta["resolved_at"] and parse_timestamp(meta["resolved_at"]) >= merged:
+        return False
+    by = f"PR #{pr_number}" if pr_number is not None else "merged fix"
+    await _record_fix(ctx, signature, merged, fix, by)
+    return await asyncio.to_thread(
+        ctx.signatures.mark_resolved, signature, merged, f"{by} (impact: {verdict})"
+    )
+
+
+async def _state(ctx: ErrorContext, signature: str) -> str | None:
+    found = (await current_states(ctx, {signature}))[signature].state
+    return found if found in ("resolved", "regressed") else None
+
+
+async def _switch(
+    ctx: ErrorContext, signature: str, merged: datetime, commit: str | None, repo: str | None, now: datetime
+) -> tuple[datetime, str | None, str | None, Fix]:
+    """(where the windows meet, the first release with the fix, a note for the verdict, the fix)."""
+    record = (await asyncio.to_thread(ctx.signatures.marks.fixes, [signature])).get(signature)
+    commit = commit or (record.commit if record and record.merged_at == merged else None)
+    repo = repo or (record.repo if record else None)
+    fix = Fix(merged, commit, (ctx.fix_repos.get(repo) if repo else None) or ctx.repo_root)
+    book = await release_book(ctx.telemetry, ctx.deploys)
+    if not book:
+        note = (
+            "No release data (no deploy recorded, no release on the tasks): the after window starts at the "
+            "merge, so failures of a rollout still in progress count as after the fix."
+        )
+        return merged, None, note, fix
+    deploy = book.fix_deploy(fix)
+    if deploy is None:
+        return now, None, "No release containing the fix has been seen yet: there is nothing after it.", fix
+    return max(deploy.deployed_at, merged), deploy.release, None, fix
 
 
 async def measure_impact(
@@ -174,6 +221,8 @@ async def measure_impact(
     agent: str | None = None,
     resolve_fix: FixResolver | None = None,
     progress: Progress | None = None,
+    merge_commit: str | None = None,
+    repo: str | None = None,
 ) -> ImpactResult:
     """Counts, rates per 1000, rate ratios with exact intervals and verdicts for one merged fix.
 
@@ -195,16 +244,20 @@ async def measure_impact(
             f"merged_at {utc_text(merged)} UTC is in the future (now is {utc_text(now)} UTC): pass the time "
             "the fix was actually merged"
         )
-    start, end = merged - timedelta(days=before_days), min(merged + timedelta(days=after_days), now)
-    await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress, since=start)
+    await refresh_signatures(
+        ctx.telemetry, ctx.signatures, _root(ctx), progress, since=merged - timedelta(days=before_days)
+    )
     known = await asyncio.to_thread(ctx.signatures.signatures, [signature])
     if signature not in known:
         raise NotFoundError(
             f"no error signature {signature!r} is known: take a `signature` from top_errors (12 hex "
             "characters), with a window that reaches back before the merge"
         )
-    before_window = Window(start, merged, start.date(), merged.date())
-    after_window = Window(merged, end, merged.date(), end.date())
+    switch, deployed_in, switch_note, fix = await _switch(ctx, signature, merged, merge_commit, repo, now)
+    start, end = switch - timedelta(days=before_days), min(switch + timedelta(days=after_days), now)
+    await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress, since=start)
+    before_window = Window(start, switch, start.date(), switch.date())
+    after_window = Window(switch, end, switch.date(), end.date())
     before = await _window_counts(ctx, before_window, agent)
     after = await _window_counts(ctx, after_window, agent)
     gap = _coverage_judgement(before, after)
@@ -219,7 +272,7 @@ async def measure_impact(
     )
 
     def is_new(name: str) -> bool:
-        return parse_timestamp(first_seen[name]["first_seen"]) >= merged
+        return parse_timestamp(first_seen[name]["first_seen"]) >= switch
 
     new_after = Counter({s: n for s, n in after.occurrences.items() if is_new(s)})
     existing_before = sum(n for s, n in before.occurrences.items() if not is_new(s))
@@ -235,10 +288,17 @@ async def measure_impact(
         unclustered_after=after.unclustered,
     )
 
-    marked = False
+    if switch_note:
+        impact = impact.model_copy(update={"reason": f"{impact.reason} {switch_note}"})
+    marked = resolved = False
     if impact.verdict == "worse":
-        marked = await _mark_regressed(ctx, signature, merged, pr_number)
+        marked = await _mark_regressed(ctx, signature, merged, pr_number, fix)
         note = " The signature is now marked regressed: flag the PR." if marked else ""
+        impact = impact.model_copy(update={"reason": impact.reason + note})
+    elif impact.verdict in ("fixed", "improved"):
+        resolved = await _mark_resolved(ctx, signature, merged, pr_number, impact.verdict, fix)
+    elif impact.verdict == "inconclusive" and impact.tasks_needed_after is not None:
+        note = f" The signature stays open until {impact.tasks_needed_after} more task(s) have run."
         impact = impact.model_copy(update={"reason": impact.reason + note})
     meta = (await asyncio.to_thread(ctx.signatures.signatures, [signature]))[signature]
     return ImpactResult(
@@ -247,15 +307,18 @@ async def measure_impact(
         pr_number=pr_number,
         merged_at=utc_text(merged),
         agent=agent,
-        before=WindowSpan(start=utc_text(start), end=utc_text(merged), tasks=e1, failed=before.failed),
-        after=WindowSpan(start=utc_text(merged), end=utc_text(end), tasks=e2, failed=after.failed),
+        switch_at=utc_text(switch),
+        deployed_in=deployed_in,
+        before=WindowSpan(start=utc_text(start), end=utc_text(switch), tasks=e1, failed=before.failed),
+        after=WindowSpan(start=utc_text(switch), end=utc_text(end), tasks=e2, failed=after.failed),
         verdict=impact.verdict,
         reason=impact.reason,
         signature_impact=impact,
         failure_rate=failures,
         failure_breakdown=breakdown,
         marked_regressed=marked,
-        signature_state=_state(meta),
+        marked_resolved=resolved,
+        signature_state=await _state(ctx, signature),
         method=METHOD,
         warnings=list(dict.fromkeys(before.warnings + after.warnings)),
     )

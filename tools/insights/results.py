@@ -49,14 +49,17 @@ class ImpactResult(BaseModel):
     pr_number: int | None
     merged_at: str
     agent: str | None
-    before: WindowSpan = Field(description="[merged_at - before_days, merged_at).")
-    after: WindowSpan = Field(description="[merged_at, min(merged_at + after_days, now)).")
+    switch_at: str = Field(description="The fix's first deploy, else merged_at.")
+    deployed_in: str | None = None  # the first release with the fix, when known
+    before: WindowSpan = Field(description="Before switch_at.")
+    after: WindowSpan = Field(description="From switch_at.")
     verdict: Verdict = Field(description="signature_impact's verdict.")
     reason: str
     signature_impact: RateComparison = Field(description="The signature's occurrences per 1000 tasks.")
     failure_rate: RateComparison = Field(description="All failures per 1000 tasks.")
     failure_breakdown: FailureBreakdown
     marked_regressed: bool = Field(description="A `worse` verdict marked the signature regressed.")
+    marked_resolved: bool = False
     signature_state: str | None = None
     memory_finding_id: str | None = Field(default=None, description="The finding that holds the verdict.")
     memory_note: str | None = Field(default=None, description="Why the verdict was not stored.")
