@@ -210,22 +210,14 @@ class OtlpReceiver:
 
 
 def otlp_routes(
-    settings: Settings,
-    token: str | None,
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    queue_spans: int = DEFAULT_QUEUE_SPANS,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    settings: Settings, token: str | None, *, host: str | None = None, port: int | None = None
 ) -> list[Route]:
     """`POST /v1/traces` for an HTTP server that also serves /mcp; the store is opened on the first spans.
 
     `host`/`port` are the bound address (Host checks on loopback); `token` is checked by the route itself,
     so it is safe behind the same BearerTokenGate as /mcp and safe without it.
     """
-    receiver = OtlpReceiver(
-        settings, token, host=host, port=port, queue_spans=queue_spans, max_body_bytes=max_body_bytes
-    )
+    receiver = OtlpReceiver(settings, token, host=host, port=port)
     if receiver.refusal is not None:
         log.warning("POST %s answers 404: %s", PATH, receiver.refusal)
     else:
