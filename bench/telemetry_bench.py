@@ -492,10 +492,14 @@ class Row:
         return self.ours / self.seed
 
 
-def measure_tools(path: Path, shape: str, signatures: Path, repeat: int, needle: str) -> list[Row]:
-    from self_improver.tools.errors import reports
+TOOLS = ("telemetry_summary", "failure_trend", "top_errors", "find_tasks")
+
+
+def measure_tools(
+    path: Path, shape: str, signatures: Path, repeat: int, needle: str, tools: tuple[str, ...] = TOOLS
+) -> list[Row]:
+    from self_improver.tools.errors import reports, secret_detector
     from self_improver.tools.errors.signature_store import SignatureStore
-    from self_improver.tools.telemetry import queries
     from self_improver.tools.telemetry.mapping import TelemetryMapping
     from self_improver.tools.telemetry.source import TelemetryStore, open_source
 
@@ -507,14 +511,29 @@ def measure_tools(path: Path, shape: str, signatures: Path, repeat: int, needle:
     # which formats the repr of the previous task's result (~1 ms for a page of tasks).
     loop = asyncio.new_event_loop()
     run = loop.run_until_complete
-    yesterday, today = midnight(1).date().isoformat(), midnight(0).date().isoformat()
     rows: list[Row] = []
 
     def seed(sql: str, params: dict[str, Any] | None = None) -> Callable[[], list[Any]]:
         text = seed_sql(sql, shape)
         return lambda: raw.execute(text, params or now).fetchall()
 
-    # telemetry_summary(yesterday)
+    if "telemetry_summary" in tools:
+        rows.append(_measure_summary(store, raw, run, shape, repeat, seed))
+    if "failure_trend" in tools:
+        rows.append(_measure_trend(store, raw, run, shape, repeat, seed))
+    if "top_errors" in tools:
+        rows.append(_measure_top_errors(errors, raw, run, shape, repeat, seed))
+    if "find_tasks" in tools:
+        rows += _measure_find_tasks(store, raw, run, shape, repeat, needle, secret_detector)
+    loop.run_until_complete(store.source.close())
+    loop.close()
+    raw.close()
+    return rows
+
+
+def _measure_summary(store: Any, raw: Any, run: Any, shape: str, repeat: int, seed: Any) -> Row:
+    from self_improver.tools.telemetry import queries
+
     t = interleaved(
         {
             "ours": lambda: run(queries.telemetry_summary(store, "yesterday")),
@@ -527,18 +546,19 @@ def measure_tools(path: Path, shape: str, signatures: Path, repeat: int, needle:
     limit = limit_summary(raw, shape)
     seed_answer = dict(seed(SEED_DAILY)())
     assert ours.counts_by_status == limit, (ours.counts_by_status, limit)
-    rows.append(
-        Row(
-            "telemetry_summary(yesterday)",
-            t["ours"],
-            t["limit"],
-            t["seed"],
-            "range count on (created_at, status)",
-            f"{ours.total:,} tasks, {ours.failed:,} failed; seed {'equal' if seed_answer == limit else 'DIFFERS'}",
-        )
+    return Row(
+        "telemetry_summary(yesterday)",
+        t["ours"],
+        t["limit"],
+        t["seed"],
+        "range count on (created_at, status)",
+        f"{ours.total:,} tasks, {ours.failed:,} failed; seed {'equal' if seed_answer == limit else 'DIFFERS'}",
     )
 
-    # failure_trend(days=7)
+
+def _measure_trend(store: Any, raw: Any, run: Any, shape: str, repeat: int, seed: Any) -> Row:
+    from self_improver.tools.telemetry import queries
+
     t = interleaved(
         {
             "ours": lambda: run(queries.failure_trend(store, days=7)),
@@ -556,18 +576,20 @@ def measure_tools(path: Path, shape: str, signatures: Path, repeat: int, needle:
     assert [x for x in grouped if x[1]] == [x for x in by_day if x[1]], (grouped, by_day)
     seed_trend = [tuple(r) for r in seed(SEED_TREND)()]
     how = "per_day" if t["per_day"] <= t["grouped"] else "grouped"
-    rows.append(
-        Row(
-            "failure_trend(days=7)",
-            t["ours"],
-            t[how],
-            t["seed"],
-            "8 range counts, one a day" if how == "per_day" else "one range, GROUP BY day expression",
-            f"{trend.total:,} tasks; seed {'equal' if [tuple(x) for x in by_day if x[1]] == seed_trend else 'DIFFERS'}",
-        )
+    return Row(
+        "failure_trend(days=7)",
+        t["ours"],
+        t[how],
+        t["seed"],
+        "8 range counts, one a day" if how == "per_day" else "one range, GROUP BY day expression",
+        f"{trend.total:,} tasks; seed {'equal' if [tuple(x) for x in by_day if x[1]] == seed_trend else 'DIFFERS'}",
     )
 
-    # top_errors(days=7), warm (the signature store was filled by the first-run subprocess)
+
+def _measure_top_errors(errors: Any, raw: Any, run: Any, shape: str, repeat: int, seed: Any) -> Row:
+    """top_errors(days=7), warm (the signature store was filled by the first-run subprocess)."""
+    from self_improver.tools.errors import reports
+
     t = interleaved(
         {
             "ours": lambda: run(reports.top_errors(errors, days=7)),
@@ -585,38 +607,57 @@ def measure_tools(path: Path, shape: str, signatures: Path, repeat: int, needle:
         failed,
     )
     seed_failed = sum(n for _, n in seed(SEED_ERRORS)())
-    rows.append(
-        Row(
-            "top_errors(days=7) warm",
-            t["ours"],
-            t["limit"],
-            t["seed"],
-            "window counts + failed rows GROUP BY error on (status, created_at)",
-            f"{failed:,} failed of {total:,}; {len(top.groups)} groups shown (more: {top.has_more}); "
-            f"{distinct:,} distinct texts; seed failed {'equal' if seed_failed == failed else 'DIFFERS'}",
-        )
+    return Row(
+        "top_errors(days=7) warm",
+        t["ours"],
+        t["limit"],
+        t["seed"],
+        "window counts + failed rows GROUP BY error on (status, created_at)",
+        f"{failed:,} failed of {total:,}; {len(top.groups)} groups shown (more: {top.has_more}); "
+        f"{distinct:,} distinct texts; seed failed {'equal' if seed_failed == failed else 'DIFFERS'}",
     )
 
-    # find_tasks
-    cases = {
-        "agent_day": ("find_tasks(agent, one day)", dict(agent=AGENT, since=yesterday, until=today)),
-        "failed_page": ("find_tasks(status=failed)", dict(status="failed")),
-        "error_contains": (f"find_tasks(error_contains={needle!r})", dict(error_contains=needle)),
+
+def _measure_find_tasks(
+    store: Any, raw: Any, run: Any, shape: str, repeat: int, needle: str, secret_detector: Any
+) -> list[Row]:
+    """find_tasks with common filters; the failed page also with the redaction cache emptied before each
+    call (every error text masked again: the first view of a page), when the code measured has one."""
+    from self_improver.tools.telemetry import queries
+
+    yesterday, today = midnight(1).date().isoformat(), midnight(0).date().isoformat()
+    now = {"now": ANCHOR.strftime("%Y-%m-%d %H:%M:%S")}
+    cached: Any = getattr(secret_detector, "_redact_cached", None)
+    cases: dict[str, tuple[str, dict[str, Any], bool]] = {
+        "agent_day": ("find_tasks(agent, one day)", dict(agent=AGENT, since=yesterday, until=today), False),
+        "failed_page": ("find_tasks(status=failed)", dict(status="failed"), False),
+        "failed_cold": ("find_tasks(status=failed), texts masked anew", dict(status="failed"), True),
+        "error_contains": (f"find_tasks(error_contains={needle!r})", dict(error_contains=needle), False),
     }
-    for key, (title, kwargs) in cases.items():
-        naive_sql = seed_sql(NAIVE_FIND[key], shape)
+    rows = []
+    for key, (title, kwargs, cold) in cases.items():
+        if cold and cached is None:
+            continue  # no cache in the code measured: the failed page above is already this figure
+        which = "failed_page" if key == "failed_cold" else key
+        naive_sql = seed_sql(NAIVE_FIND[which], shape)
         naive_params = now | {"agent": AGENT, "needle": needle}
+
+        def ours(kw: dict[str, Any] = kwargs, cold: bool = cold) -> Any:
+            if cold:
+                cached.cache_clear()
+            return run(queries.find_tasks(store, limit=PAGE, **kw))
+
         fns: dict[str, Callable[[], Any]] = {
-            "ours": functools.partial(lambda kw: run(queries.find_tasks(store, limit=PAGE, **kw)), kwargs),
-            "limit": functools.partial(limit_find, raw, shape, key, needle),
+            "ours": ours,
+            "limit": functools.partial(limit_find, raw, shape, which, needle),
             "seed": functools.partial(lambda sql, p: raw.execute(sql, p).fetchall(), naive_sql, naive_params),
         }
         if key == "error_contains":
             fns["instr"] = lambda: limit_find(raw, shape, "error_contains", needle, "instr")
         t = interleaved(fns, repeat * 4)  # sub-millisecond queries: more rounds for a stable median
-        page = run(queries.find_tasks(store, limit=PAGE, **kwargs))
+        page = ours()
         ids = [task.id for task in page.tasks]
-        expected = limit_find(raw, shape, key, needle)
+        expected = limit_find(raw, shape, which, needle)
         assert ids == expected, (key, ids[:5], expected[:5])
         naive = [r[0] for r in fns["seed"]()]
         how = "same query by hand"
@@ -635,9 +676,6 @@ def measure_tools(path: Path, shape: str, signatures: Path, repeat: int, needle:
                 f"{len(ids)} ids equal; naive {'equal' if naive == expected else 'differs (ties/order)'}",
             )
         )
-    loop.run_until_complete(store.source.close())
-    loop.close()
-    raw.close()
     return rows
 
 
@@ -931,7 +969,7 @@ def targets(results: list[dict[str, Any]], extra: dict[str, Any]) -> list[str]:
                 f"{r['ours'] / r['limit']:.2f}x (<= 2), ours/seed {r['ours'] / r['seed']:.2f}x (<= 1)"
             )
         first = store["first_top_errors"]
-        if store["rows"] >= 3_000_000:
+        if first is not None and store["rows"] >= 3_000_000:
             ok = first["seconds"] < 10 and first["added_mb"] < 300
             found.append(
                 f"{'ok  ' if ok else 'MISS'} {name}: first top_errors {first['seconds']:.1f} s (< 10), "
@@ -1033,6 +1071,11 @@ def main() -> None:
     parser.add_argument("--shapes", default="canonical,epoch", help="canonical, epoch, epoch_ms")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument(
+        "--tools",
+        default=",".join(TOOLS),
+        help="which tools to time on the SQLite stores (without top_errors, no first-run subprocess either)",
+    )
+    parser.add_argument(
         "--nightly", action="store_true", help="also time `self-improver nightly` on the last store"
     )
     parser.add_argument("--serve", action="store_true", help="also time `self-improver serve` tools/list")
@@ -1081,12 +1124,15 @@ def main() -> None:
             for shape in shapes:
                 path = build_store(scenario, rows, shape)
                 signatures = path.with_suffix(".signatures.db")
-                first = first_top_errors(path, signatures)
-                measured = measure_tools(path, shape, signatures, args.repeat, NEEDLES[scenario.name])
-                label = (
-                    f"{scenario.label}, {rows:,} rows ({rows / scenario.rate:.1f} days), {shape}; first top_errors "
-                    f"on a fresh signature store {first['seconds']:.2f} s, +{first['added_mb']:.0f} MB max RSS "
-                    f"({first['clustered']:,} failed tasks clustered into {first['signatures']} signatures)"
+                tools = tuple(args.tools.split(","))
+                first = first_top_errors(path, signatures) if "top_errors" in tools else None
+                measured = measure_tools(path, shape, signatures, args.repeat, NEEDLES[scenario.name], tools)
+                label = f"{scenario.label}, {rows:,} rows ({rows / scenario.rate:.1f} days), {shape}" + (
+                    ""
+                    if first is None
+                    else f"; first top_errors on a fresh signature store {first['seconds']:.2f} s, +"
+                    f"{first['added_mb']:.0f} MB max RSS ({first['clustered']:,} failed tasks clustered into "
+                    f"{first['signatures']} signatures)"
                 )
                 print_rows(label, measured)
                 results.append(

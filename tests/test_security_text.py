@@ -170,3 +170,63 @@ async def test_tool_results_and_errors_carry_no_terminal_escapes(make_settings, 
     text = repr(page) + repr(top)
     assert "\x1b" not in text and "\x07" not in text
     assert page["tasks"][0]["error"] == "boom click done"
+
+
+# -- the secret detector's gates skip only rules that cannot match ----------------------------------------
+GATED_SECRETS = [
+    ("bot 123456789:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K-ab failed", "Telegram Bot Token"),
+    ("discord MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs rejected", "Discord Bot Token"),
+    ("twilio SKa1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6 denied", "Twilio API Key"),
+    ("mailchimp 0123456789abcdef0123456789abcdef-us12 bad", "Mailchimp Access Key"),
+    ("gitlab gldt-AbCdEfGhIjKlMnOpQrSt expired", "GitLab token"),
+    ("ibm_cloud_iam_api_key = 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-AbCdEf'", "IBM Cloud IAM Key"),
+    ("cloudant_password: 'abcdefghijklmnopqrstuvwx'", "Cloudant Credentials"),
+    (
+        "sl_api_key = 'a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6'",
+        "SoftLayer Credentials",
+    ),
+    ("secret_access_key = 'a1b2c3d4e5f6a7b8c9d0a1b2c3d4e5f6a1b2c3d4e5f6a7b8'", "IBM COS HMAC Credentials"),
+    ("key AcQoC4B2bu9RJrBx106vKMWGgIoeKOeudKlpmu9i end", "AWS secret access key"),
+    ('payload "Zm9vYmFyQmF6UXV4MTIzNDU2Nzg5MGFiY2Rl" sent', "high-entropy string"),
+    ("db password = 'hunter22' in settings", "value of `password`"),
+    ("fetch https://admin:Sup3rS3cret@db.internal/x failed", "password in a URL"),
+]
+NEAR_MISSES = [  # a character short of a gate, or the gate's test right beside other needles
+    "KeyError: 'user_id' while processing task 12345 on node-3 (session abc)",
+    "bot 123456789:AAEhBOweik6ad9r_QXMENQjcrGbqCr4K- failed",
+    "password: see https://docs.example/secret and token rotation",
+    "PAſSWORD = 'hunter22'; KEY_PASS = \"s3cr3t\"",
+    "ConnectionResetError: connection reset by peer (attempt 3 of 5, trace 008dec36)",
+    'quoted "Zm9vYmFyQmF6UXV4MTIzNDU2" and "AbCdEfGhIjKlMnOpQrS"',
+]
+
+
+def test_each_gated_rule_still_finds_its_secret() -> None:
+    from self_improver.tools.errors.redact import find_secrets, redact_secrets
+
+    for text, kind in GATED_SECRETS:
+        found = find_secrets(text)
+        assert [m.kind for m in found] == [kind], text
+        start, end = found[0].span
+        assert text[start:end] not in redact_secrets(text)
+
+
+def test_the_gates_change_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every gate lifted the detector finds exactly the same secrets (the gates only save work)."""
+    from self_improver.tools.errors import secret_detector
+
+    texts = [t for t, _ in GATED_SECRETS] + NEAR_MISSES
+    texts += [a + sep + b for a in texts[:6] for b in NEAR_MISSES for sep in (" ", "\n")]
+    gated = [secret_detector.find_secrets(t) for t in texts]
+    monkeypatch.setattr(secret_detector, "_GATED", {})
+    assert [secret_detector.find_secrets(t) for t in texts] == gated
+
+
+def test_masked_texts_are_cached_by_exact_text() -> None:
+    from self_improver.tools.errors import secret_detector
+
+    text = "token=abcdef123456 for bob@example.com"
+    assert secret_detector.redact_secrets(text) == "token=*** for <email>"
+    assert secret_detector.redact_secrets(text, redact_emails=False) == "token=*** for bob@example.com"
+    long = "x" * secret_detector.CACHED_TEXT + " password='hunter22'"
+    assert secret_detector.redact_secrets(long).endswith("password='***'")

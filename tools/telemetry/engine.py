@@ -1,24 +1,44 @@
 """What every engine of the task-source boundary shares: the named questions that are the same loops
 over an engine's own per-connection primitives (count a window by status, list the stored statuses, read
-a page of failed tasks). An engine subclasses `SyncEngine` and implements those primitives and `_run`,
-which runs one unit of work with a connection and what the engine learned of the table, in a thread."""
+a page of failed tasks), the schema answer between checks, and reading a stored time. An engine
+subclasses `SyncEngine` and implements those primitives and `_run`, which runs one unit of work with a
+connection and what the engine learned of the table, in a thread."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime
-from typing import Any, TypeVar
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NoReturn, TypeVar
 
 from .mapping import TelemetryMapping
-from .source import FailedTask
+from .source import DurationHistogram, FailedTask, SourceSchema
+from .timestamps import TimeEncoding, decode_any, parse_iso
 from .windows import Window
 
 T = TypeVar("T")
+SCHEMA_RECHECK_SECONDS = 2.0  # `schema()` trusts a check this recent (saves a thread hop per call)
+Skip = Callable[[list[Any]], set[Any]]
+Key = tuple[Any, Any]
+
+
+@dataclass(frozen=True)
+class FailedPageAsk:
+    """One page of failed tasks to read: created in `window` with a stored status in `statuses`, at most
+    `batch` of them after the (sort key, id) `after`; ids `skip` returns are left out unread."""
+
+    window: Window
+    statuses: list[str]
+    batch: int
+    after: Key | None
+    skip: Skip | None = None
 
 
 class SyncEngine:
     mapping: TelemetryMapping
+    _learned: Any  # what the engine learned of the table (`.schema`, `.checked`), None before the first look
 
     async def _run(self, work: Callable[[Any, Any], T]) -> T:
         raise NotImplementedError
@@ -29,6 +49,12 @@ class SyncEngine:
     def _statuses(self, conn: Any, learned: Any, window: Window) -> list[str]:
         raise NotImplementedError
 
+    def _failed_batch(
+        self, conn: Any, learned: Any, ask: FailedPageAsk
+    ) -> tuple[list[FailedTask], Key | None]:
+        """One page of failed tasks, oldest first, and the key of its last row (None: the last page)."""
+        raise NotImplementedError
+
     def _failed_page(
         self,
         conn: Any,
@@ -36,10 +62,17 @@ class SyncEngine:
         window: Window,
         statuses: list[str],
         batch: int,
-        after: tuple[Any, Any] | None,
-        skip: Callable[[list[Any]], set[Any]] | None = None,
-    ) -> tuple[list[FailedTask], tuple[Any, Any] | None]:
-        raise NotImplementedError
+        after: Key | None,
+        skip: Skip | None = None,
+    ) -> tuple[list[FailedTask], Key | None]:
+        return self._failed_batch(conn, learned, FailedPageAsk(window, statuses, batch, after, skip))
+
+    async def schema(self) -> SourceSchema:
+        """What the table offers; checked again at most every SCHEMA_RECHECK_SECONDS between queries."""
+        learned = self._learned
+        if learned is not None and time.monotonic() - learned.checked < SCHEMA_RECHECK_SECONDS:
+            return learned.schema  # type: ignore[no-any-return]
+        return await self._run(lambda conn, learned: learned.schema)
 
     async def status_counts(self, window: Window, agent: str | None = None) -> dict[str, int]:
         return await self._run(lambda conn, learned: self._status_counts(conn, learned, window, agent))
@@ -62,13 +95,13 @@ class SyncEngine:
         return await self._run(work)
 
     async def failed_tasks(
-        self, window: Window, batch: int = 5000, skip: Callable[[list[Any]], set[Any]] | None = None
+        self, window: Window, batch: int = 5000, skip: Skip | None = None
     ) -> AsyncIterator[list[FailedTask]]:
         stored = await self._run(lambda conn, learned: self._statuses(conn, learned, window))
         statuses = self.mapping.failed_values(stored)
         if not statuses:
             return
-        after: tuple[Any, Any] | None = None
+        after: Key | None = None
         while True:
             page, after = await self._run(
                 functools.partial(
@@ -79,3 +112,73 @@ class SyncEngine:
                 yield page
             if after is None:
                 return
+
+
+def failed_tasks_from(
+    rows: Sequence[Sequence[Any]], encoding: TimeEncoding, ident: Callable[[Any], Any] = lambda v: v
+) -> list[FailedTask]:
+    """(id, created_at, error, error_type, traceback, agent) rows as failed tasks, ids through `ident`; rows
+    whose time does not read are left out (they belong to no window)."""
+    found = []
+    for r in rows:
+        created = decode_time(encoding, r[1])
+        if created is not None:
+            found.append(
+                FailedTask(
+                    ident(r[0]),
+                    created,
+                    text_or_none(r[2]),
+                    text_or_none(r[3]),
+                    text_or_none(r[4]),
+                    text_or_none(r[5]),
+                )
+            )
+    return found
+
+
+def decode_time(encoding: TimeEncoding, value: Any) -> datetime | None:
+    """A stored created_at as an aware UTC instant (None when it is not a time).
+
+    The same answer as `encoding.decode(value) or decode_any(value)`, with the common stored forms read
+    directly: a datetime, and text holding a `-` (never epoch digits, so both decoders read it as ISO)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if type(value) is str and "-" in value:
+        return parse_iso(value.strip())
+    return encoding.decode(value) or decode_any(value)
+
+
+def duration_expression(
+    measured: Any, derived: Any, coalesce: Callable[[Any, Any], Any]
+) -> tuple[Any, str] | None:
+    """The duration of a task in ms and where it comes from: the duration column, else the start and end
+    times, else none (an engine's SQL pieces, combined by its `coalesce`)."""
+    if measured is not None and derived is not None:
+        return coalesce(measured, derived), "duration_ms, else started_at/finished_at"
+    if measured is not None:
+        return measured, "duration_ms"
+    if derived is not None:
+        return derived, "started_at/finished_at"
+    return None
+
+
+def histogram_from(rows: Iterable[Sequence[Any]], source: str) -> DurationHistogram:
+    """(task_name, agent, bin, tasks) rows as a duration histogram whose durations came from `source`."""
+    result = DurationHistogram(source=source)
+    for name, agent, key, n in rows:
+        result.add(name, agent, key, n)
+    return result
+
+
+def raise_no_agent() -> NoReturn:
+    from ..support.problems import ToolInputError
+
+    raise ToolInputError(
+        "this telemetry table has no `agent` column, so results cannot be filtered by agent: call again "
+        'without agent, or map yours with [telemetry.columns] agent = "<your column>"'
+    )
+
+
+def text_or_none(value: Any) -> str | None:
+    """A stored value as text (drivers hand back numbers or bytes where text columns hold them)."""
+    return None if value is None else str(value)

@@ -7,7 +7,7 @@ are thin wrappers around these, and the demo and benchmarks call them directly.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ..errors.redact import redact_secrets
@@ -15,7 +15,7 @@ from ..support.paging import decode_cursor, encode_cursor
 from ..support.problems import ToolInputError
 from .day_counts import daily_status_counts, window_status_counts
 from .health import answer_warnings
-from .models import DaySummary, FailureTrend, TaskPage, TaskRow, TrendDay
+from .models import DaySummary, FailureTrend, TaskPage, TrendDay
 from .source import TaskFilter, TelemetryStore
 from .windows import (
     Window,
@@ -136,23 +136,31 @@ async def find_tasks(
     has_more = len(rows) > limit
     page = rows[:limit]
     tasks = [
-        TaskRow(
-            id=r.id,
-            status=r.status,
-            created_at=utc_text(r.created_at) if r.created_at else str(r.created_raw),
-            agent=r.agent,
-            task_name=r.task_name,
-            duration_ms=None if r.duration_ms is None else int(r.duration_ms),
-            error_type=r.error_type,
-            error=redact_secrets(r.error)[:MAX_TEXT] if r.error else None,
-        )
+        {
+            "id": r.id,
+            "status": r.status,
+            "created_at": _utc_text(r.created_at) if r.created_at else str(r.created_raw),
+            "agent": r.agent,
+            "task_name": r.task_name,
+            "duration_ms": None if r.duration_ms is None else int(r.duration_ms),
+            "error_type": r.error_type,
+            "error": redact_secrets(r.error)[:MAX_TEXT] if r.error else None,
+        }
         for r in page
     ]
     next_cursor = encode_cursor("tasks", [page[-1].sort_key, page[-1].id]) if has_more else None
-    return TaskPage(
-        tasks=tasks,
-        next_cursor=next_cursor,
-        has_more=has_more,
-        unavailable_fields=schema.unavailable(["agent", "task_name", "duration_ms", "error_type"]),
-        warnings=list(schema.warnings),
+    # One validation of the whole page (the rows as plain dicts) costs half of a TaskRow per row.
+    return TaskPage.model_validate(
+        {
+            "tasks": tasks,
+            "next_cursor": next_cursor,
+            "has_more": has_more,
+            "unavailable_fields": schema.unavailable(["agent", "task_name", "duration_ms", "error_type"]),
+            "warnings": list(schema.warnings),
+        }
     )
+
+
+def _utc_text(moment: datetime) -> str:
+    """`utc_text`, with an instant that is already in UTC (as engines return them) formatted in one call."""
+    return moment.isoformat(" ", "seconds")[:19] if moment.tzinfo is UTC else utc_text(moment)

@@ -3,7 +3,8 @@
 One connection per source, reused across calls (a new connection and `PRAGMA table_info` cost ~5 ms a
 call); the schema is learned once and re-learned when `PRAGMA schema_version` changes or the file is
 replaced. Queries run in a worker thread under one lock. The file is opened `mode=ro` with
-`PRAGMA query_only`, so no statement of ours can change it.
+`PRAGMA query_only`, so no statement of ours can change it. The SQL pieces live in `sqlite_windows`, the
+catalog and the full look of `telemetry check` in `sqlite_inspect`.
 """
 
 from __future__ import annotations
@@ -14,18 +15,24 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC as _UTC
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ..support.problems import UnavailableError
 from .durations import duration_bin, duration_bin_sql
-from .engine import SyncEngine
+from .engine import (
+    FailedPageAsk,
+    Key,
+    SyncEngine,
+    decode_time,
+    failed_tasks_from,
+    histogram_from,
+    text_or_none,
+)
 from .mapping import OPTIONAL_FIELDS, REQUIRED_FIELDS, TelemetryMapping
 from .models import QueryResult
 from .source import (
-    ColumnReport,
     DurationHistogram,
     FailedTask,
     Inspection,
@@ -34,42 +41,24 @@ from .source import (
     TaskMessage,
     TaskRecord,
 )
-from .timestamps import Detection, decode_any, detect_encoding
+from .sqlite_inspect import indexed_first_columns, inspect_table, sample_times, table_columns, tables
+from .sqlite_windows import (
+    Learned,
+    agent_sql,
+    duration_sql,
+    or_null,
+    quote,
+    sort_key,
+    window_sql,
+)
+from .table_checks import check_required, learn_warnings, no_table
+from .timestamps import decode_any
 from .windows import Window
 
 BUSY_TIMEOUT_MS = 5000
-SAMPLE = 1000  # values read from each end of the table to learn the time encoding
 RELEARN_SECONDS = 300
-SCHEMA_RECHECK_SECONDS = 2.0  # `schema()` trusts a check this recent (saves a thread hop per call)
+CHUNK = 500  # ids per `IN (...)` list
 T = TypeVar("T")
-
-
-def quote(name: str) -> str:
-    """An SQL identifier, quoted: mapped names are data, never SQL text."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def epoch_seconds_sql(column: str) -> str:
-    """Any stored time (epoch s/ms number or digits, ISO text) as epoch seconds; NULL when unreadable."""
-    n = f"CAST({column} AS REAL)"
-    return (
-        f"(CASE WHEN typeof({column}) IN ('integer', 'real') OR ({column} GLOB '[0-9]*' AND {column} NOT GLOB "
-        f"'*[^0-9.]*') THEN {n} / (CASE WHEN {n} >= 1e11 THEN 1000.0 ELSE 1.0 END) "
-        f"ELSE (julianday({column}) - 2440587.5) * 86400.0 END)"
-    )
-
-
-class _Learned:
-    def __init__(
-        self, schema: SourceSchema, columns: dict[str, str], version: int, stamp: Any, indexed: set[str]
-    ):
-        self.schema = schema
-        self.indexed = indexed  # columns some index starts with
-        self.columns = columns  # our field -> quoted column, for the fields that exist
-        self.version = version
-        self.stamp = stamp
-        self.at = time.monotonic()
-        self.checked = self.at  # the last time a query confirmed it
 
 
 class SQLiteTaskSource(SyncEngine):
@@ -81,13 +70,13 @@ class SQLiteTaskSource(SyncEngine):
         self.location = str(path)
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
-        self._learned: _Learned | None = None
+        self._learned: Learned | None = None
 
     # -- connection and schema -----------------------------------------------------------------------
-    async def _run(self, work: Callable[[sqlite3.Connection, _Learned], T]) -> T:
+    async def _run(self, work: Callable[[sqlite3.Connection, Learned], T]) -> T:
         return await asyncio.to_thread(self._locked, work)
 
-    def _locked(self, work: Callable[[sqlite3.Connection, _Learned], T]) -> T:
+    def _locked(self, work: Callable[[sqlite3.Connection, Learned], T]) -> T:
         with self._lock:
             try:
                 conn = self._connection()
@@ -121,7 +110,7 @@ class SQLiteTaskSource(SyncEngine):
             self._conn = conn
         return self._conn
 
-    def _current(self, conn: sqlite3.Connection) -> _Learned:
+    def _current(self, conn: sqlite3.Connection) -> Learned:
         version = conn.execute("PRAGMA schema_version").fetchone()[0]
         learned = self._learned
         if learned is None or learned.version != version or time.monotonic() - learned.at > RELEARN_SECONDS:
@@ -129,175 +118,78 @@ class SQLiteTaskSource(SyncEngine):
         learned.checked = time.monotonic()
         return learned
 
-    def _table_columns(self, conn: sqlite3.Connection) -> list[str]:
-        return [row[1] for row in conn.execute("SELECT * FROM pragma_table_info(?)", (self.mapping.table,))]
-
-    def _learn(self, conn: sqlite3.Connection, version: int) -> _Learned:
+    def _learn(self, conn: sqlite3.Connection, version: int) -> Learned:
         table = self.mapping.table
-        present = set(self._table_columns(conn))
+        present = set(table_columns(conn, table))
         if not present:
-            tables = _tables(conn)
-            raise UnavailableError(
-                f"{self.path} has no table {table!r} (tables: {', '.join(tables[:20]) or 'none'}): set "
-                '[telemetry] table = "<your table>" and map its columns under [telemetry.columns] '
-                "(`self-improver telemetry check` suggests the block)"
-            )
+            raise no_table(str(self.path), table, tables(conn)[:20])
+        check_required(self.mapping, str(self.path), present)
         columns = {f: quote(self.mapping.column(f)) for f in REQUIRED_FIELDS + OPTIONAL_FIELDS}
-        missing = [f for f in REQUIRED_FIELDS if self.mapping.column(f) not in present]
-        if missing:
-            named = ", ".join(
-                f"{f}" + (f" (mapped to {self.mapping.column(f)!r})" if f in self.mapping.columns else "")
-                for f in missing
-            )
-            raise UnavailableError(
-                f"the table {table!r} in {self.path} lacks required column(s) {named}: the minimum is "
-                f"{table}({', '.join(REQUIRED_FIELDS)}); map yours under [telemetry.columns], e.g. "
-                f'{missing[0]} = "<your column>" (its columns: {", ".join(sorted(present))})'
-            )
         found = {f: q for f, q in columns.items() if self.mapping.column(f) in present}
-        warnings = [
-            f"[telemetry.columns] maps {f} to {self.mapping.column(f)!r}, which the table {table!r} does not "
-            f"have (its columns: {', '.join(sorted(present))}): fix the name or drop the line"
-            for f in OPTIONAL_FIELDS
-            if f in self.mapping.columns and f not in found
-        ]
-        detection = self._sample_times(conn, found["created_at"])
-        if detection.unreadable:
-            warnings.append(
-                f"{detection.unreadable} of {detection.sampled} sampled created_at values could not be read as "
-                f"times (e.g. {detection.unreadable_example!r}): they fall in no window; store ISO 8601 or "
-                "epoch seconds/milliseconds, or set [telemetry] timestamp_format"
-            )
-        if detection.encoding.kind in ("iso_mixed", "mixed"):
-            warnings.append(
-                f"created_at holds {detection.encoding.describe()}: answers are exact but every window reads "
-                "each row through a conversion; store one format to make windows index-served"
-            )
-        indexed = _indexed_first_columns(conn, table)
+        detection = sample_times(conn, self.mapping, found["created_at"])
+        warnings = learn_warnings(
+            self.mapping,
+            present,
+            found,
+            detection,
+            time_types="ISO 8601",
+            one_format="store one format to make windows index-served",
+        )
+        indexed = indexed_first_columns(conn, table)
         schema = SourceSchema(
             fields=frozenset(found),
             time=detection,
             time_indexed=self.mapping.column("created_at") in indexed,
             warnings=tuple(warnings),
         )
-        return _Learned(schema, found, version, self._stamp(), indexed)
+        return Learned(schema, found, version, self._stamp(), indexed)
 
-    def _sample_times(self, conn: sqlite3.Connection, column: str) -> Detection:
-        """The encoding from the oldest and newest rows by rowid (each row once, however small the table)."""
-        table = quote(self.mapping.table)
-        sampled: dict[Any, Any] = {}
-        try:
-            for order in ("ASC", "DESC"):
-                for rowid, value in conn.execute(
-                    f"SELECT rowid, {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY rowid {order} LIMIT {SAMPLE}"
-                ):
-                    sampled[rowid] = value
-            values = list(sampled.values())
-        except sqlite3.OperationalError:  # a view or WITHOUT ROWID table: take rows as they come
-            values = [
-                r[0]
-                for r in conn.execute(
-                    f"SELECT {column} FROM {table} WHERE {column} IS NOT NULL LIMIT {2 * SAMPLE}"
-                )
-            ]
-        return detect_encoding(values, self.mapping.timestamp_format)
-
-    async def schema(self) -> SourceSchema:
-        """What the table offers; checked again at most every SCHEMA_RECHECK_SECONDS between queries."""
-        learned = self._learned
-        if learned is not None and time.monotonic() - learned.checked < SCHEMA_RECHECK_SECONDS:
-            return learned.schema
-        return await self._run(lambda conn, learned: learned.schema)
-
-    # -- SQL pieces ------------------------------------------------------------------------------------
+    # -- SQL pieces (see sqlite_windows) -----------------------------------------------------------------
     def _table(self) -> str:
         return quote(self.mapping.table)
 
-    @staticmethod
-    def _window_sql(learned: _Learned, window: Window, params: dict[str, Any], prefix: str = "w") -> str:
-        """`start <= created_at < end`, index-served wherever the encoding allows."""
-        column = learned.columns["created_at"]
-        encoding = learned.schema.time.encoding
-        if encoding.exact_range:
-            params[f"{prefix}_lo"], params[f"{prefix}_hi"] = (
-                encoding.bound(window.start),
-                encoding.bound(window.end),
-            )
-            return f"{column} >= :{prefix}_lo AND {column} < :{prefix}_hi"
-        params[f"{prefix}_lo"] = window.start.timestamp()
-        params[f"{prefix}_hi"] = window.end.timestamp()
-        exact = f"{epoch_seconds_sql(column)} >= :{prefix}_lo AND {epoch_seconds_sql(column)} < :{prefix}_hi"
-        if encoding.kind == "iso_mixed":  # all text: a wider text range still narrows the scan by index
-            params[f"{prefix}_wlo"] = (window.start.replace(tzinfo=None) - _DAY).strftime("%Y-%m-%d")
-            params[f"{prefix}_whi"] = (window.end.replace(tzinfo=None) + 2 * _DAY).strftime("%Y-%m-%d")
-            return f"{column} >= :{prefix}_wlo AND {column} < :{prefix}_whi AND {exact}"
-        return exact
-
-    @staticmethod
-    def _sort_key(learned: _Learned) -> str:
-        column = learned.columns["created_at"]
-        return column if learned.schema.time.encoding.exact_range else epoch_seconds_sql(column)
-
-    @staticmethod
-    def _before(learned: _Learned, moment: datetime, name: str, params: dict[str, Any]) -> str:
-        """`created_at < moment` in the column's encoding (for day buckets and window halves)."""
-        encoding = learned.schema.time.encoding
-        if encoding.exact_range:
-            params[name] = encoding.bound(moment)
-            return f"{learned.columns['created_at']} < :{name}"
-        params[name] = moment.timestamp()
-        return f"{epoch_seconds_sql(learned.columns['created_at'])} < :{name}"
-
-    def _agent_sql(self, learned: _Learned, agent: str | None, params: dict[str, Any]) -> str:
-        if agent is None:
-            return ""
-        if "agent" not in learned.columns:
-            raise_no_agent()
-        params["agent"] = agent
-        return f" AND {learned.columns['agent']} = :agent"
-
-    def _or_null(self, learned: _Learned, name: str) -> str:
-        return f"{learned.columns[name]} AS {name}" if name in learned.columns else f"NULL AS {name}"
+    _window_sql = staticmethod(window_sql)
+    _sort_key = staticmethod(sort_key)
 
     # -- the named questions -------------------------------------------------------------------------
     def _status_counts(
-        self, conn: sqlite3.Connection, learned: _Learned, window: Window, agent: str | None
+        self, conn: sqlite3.Connection, learned: Learned, window: Window, agent: str | None
     ) -> dict[str, int]:
         params: dict[str, Any] = {}
-        where = self._window_sql(learned, window, params) + self._agent_sql(learned, agent, params)
+        where = window_sql(learned, window, params) + agent_sql(learned, agent, params)
         status = learned.columns["status"]
         rows = conn.execute(
             f"SELECT {status}, COUNT(*) FROM {self._table()} WHERE {where} GROUP BY {status}", params
         ).fetchall()
         return {str(s): int(n) for s, n in rows}
 
-    async def tasks(self, filters: TaskFilter, limit: int, after: tuple[Any, Any] | None) -> list[TaskRecord]:
-        def work(conn: sqlite3.Connection, learned: _Learned) -> list[TaskRecord]:
+    async def tasks(self, filters: TaskFilter, limit: int, after: Key | None) -> list[TaskRecord]:
+        def work(conn: sqlite3.Connection, learned: Learned) -> list[TaskRecord]:
             c = learned.columns
             params: dict[str, Any] = {"limit": limit}
             where = ["1 = 1"]
             encoding = learned.schema.time.encoding
             if filters.since is not None or filters.until is not None:
-                lo = filters.since or datetime(1970, 1, 1, tzinfo=_UTC)
-                hi = filters.until or datetime(9999, 1, 1, tzinfo=_UTC)
-                where.append(self._window_sql(learned, Window(lo, hi, lo.date(), hi.date()), params))
+                lo = filters.since or datetime(1970, 1, 1, tzinfo=UTC)
+                hi = filters.until or datetime(9999, 1, 1, tzinfo=UTC)
+                where.append(window_sql(learned, Window(lo, hi, lo.date(), hi.date()), params))
             if filters.status is not None:
                 where.append(f"{c['status']} = :status")
                 params["status"] = filters.status
             if filters.error_contains:
                 where.append(f"instr(lower({c['error']}), lower(:needle)) > 0")
                 params["needle"] = filters.error_contains
-            key = self._sort_key(learned)
+            key = sort_key(learned)
             if after is not None:
                 where.append(f"({key}, {c['id']}) < (:c_key, :c_id)")  # a row value: the index seeks to it
                 params |= {"c_key": after[0], "c_id": after[1]}
-            agent_sql = self._agent_sql(learned, filters.agent, params)
+            agent = agent_sql(learned, filters.agent, params)
             optional = ", ".join(
-                self._or_null(learned, n) for n in ("agent", "task_name", "duration_ms", "error_type")
+                or_null(learned, n) for n in ("agent", "task_name", "duration_ms", "error_type")
             )
             rows = conn.execute(
                 f"SELECT {c['id']}, {c['status']}, {c['created_at']}, {c['error']}, {optional}, {key} "
-                f"FROM {self._table()} WHERE {' AND '.join(where)}{agent_sql} "
+                f"FROM {self._table()} WHERE {' AND '.join(where)}{agent} "
                 f"ORDER BY {key} DESC, {c['id']} DESC LIMIT :limit",
                 params,
             ).fetchall()
@@ -305,7 +197,7 @@ class SQLiteTaskSource(SyncEngine):
                 TaskRecord(
                     id=r[0],
                     status=str(r[1]),
-                    created_at=encoding.decode(r[2]) or decode_any(r[2]),
+                    created_at=decode_time(encoding, r[2]),
                     created_raw=r[2],
                     error=None if r[3] is None else str(r[3]),
                     agent=r[4],
@@ -319,7 +211,7 @@ class SQLiteTaskSource(SyncEngine):
 
         return await self._run(work)
 
-    def _statuses(self, conn: sqlite3.Connection, learned: _Learned, window: Window) -> list[str]:
+    def _statuses(self, conn: sqlite3.Connection, learned: Learned, window: Window) -> list[str]:
         """The distinct stored statuses: a skip-scan of an index that starts with status (a few seeks),
         else the window's own status counts."""
         status = learned.columns["status"]
@@ -333,32 +225,25 @@ class SQLiteTaskSource(SyncEngine):
         ).fetchall()
         return [str(r[0]) for r in rows]
 
-    def _failed_page(
-        self,
-        conn: sqlite3.Connection,
-        learned: _Learned,
-        window: Window,
-        statuses: list[str],
-        batch: int,
-        after: tuple[Any, Any] | None,
-        skip: Callable[[list[Any]], set[Any]] | None = None,
-    ) -> tuple[list[FailedTask], tuple[Any, Any] | None]:
-        """One page of failed tasks; with `skip`, ids are read first (index only) and the texts of the
-        tasks `skip` returns are never fetched (re-reading an overlap costs ids, not error texts)."""
+    def _failed_batch(
+        self, conn: sqlite3.Connection, learned: Learned, ask: FailedPageAsk
+    ) -> tuple[list[FailedTask], Key | None]:
+        """With `skip`, ids are read first (index only) and the texts of the tasks `skip` returns are never
+        fetched (re-reading an overlap costs ids, not error texts)."""
         c = learned.columns
-        params: dict[str, Any] = {f"s{i}": s for i, s in enumerate(statuses)} | {"batch": batch}
-        marks = ", ".join(f":s{i}" for i in range(len(statuses)))
-        key = self._sort_key(learned)
-        where = f"{c['status']} IN ({marks}) AND {self._window_sql(learned, window, params)}"
-        if after is not None:
+        params: dict[str, Any] = {f"s{i}": s for i, s in enumerate(ask.statuses)} | {"batch": ask.batch}
+        marks = ", ".join(f":s{i}" for i in range(len(ask.statuses)))
+        key = sort_key(learned)
+        where = f"{c['status']} IN ({marks}) AND {window_sql(learned, ask.window, params)}"
+        if ask.after is not None:
             where += f" AND ({key}, {c['id']}) > (:a_key, :a_id)"
-            params |= {"a_key": after[0], "a_id": after[1]}
+            params |= {"a_key": ask.after[0], "a_id": ask.after[1]}
         order = f"ORDER BY {key}, {c['id']} LIMIT :batch"
         details = (
-            f"{c['id']}, {c['created_at']}, {c['error']}, {self._or_null(learned, 'error_type')}, "
-            f"{self._or_null(learned, 'traceback')}, {self._or_null(learned, 'agent')}"
+            f"{c['id']}, {c['created_at']}, {c['error']}, {or_null(learned, 'error_type')}, "
+            f"{or_null(learned, 'traceback')}, {or_null(learned, 'agent')}"
         )
-        if skip is None:
+        if ask.skip is None:
             rows = conn.execute(
                 f"SELECT {details}, {key} FROM {self._table()} WHERE {where} {order}", params
             ).fetchall()
@@ -370,72 +255,50 @@ class SQLiteTaskSource(SyncEngine):
                     f"SELECT {c['id']}, {key} FROM {self._table()} WHERE {where} {order}", params
                 )
             ]
-            known = skip([k[1] for k in keys])
-            wanted = [k[1] for k in keys if k[1] not in known]
-            rows = []
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" for _ in chunk)
-                rows += conn.execute(
-                    f"SELECT {details} FROM {self._table()} WHERE {c['id']} IN ({marks})", chunk
-                ).fetchall()
-        encoding = learned.schema.time.encoding
-        found = []
-        for r in rows:
-            created = encoding.decode(r[1]) or decode_any(r[1])
-            if created is None:
-                continue
-            found.append(FailedTask(r[0], created, _text(r[2]), _text(r[3]), _text(r[4]), _text(r[5])))
-        nxt = keys[-1] if len(keys) == batch else None
-        return found, nxt
+            known = ask.skip([k[1] for k in keys])
+            rows = self._by_id(conn, [k[1] for k in keys if k[1] not in known], details)
+        found = failed_tasks_from(rows, learned.schema.time.encoding)
+        return found, keys[-1] if len(keys) == ask.batch else None
+
+    def _by_id(self, conn: sqlite3.Connection, ids: list[Any], columns: str) -> list[Any]:
+        """`columns` of the rows with the given ids, CHUNK ids a statement."""
+        id_column = quote(self.mapping.column("id"))
+        rows: list[Any] = []
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            marks = ",".join("?" for _ in chunk)
+            rows += conn.execute(
+                f"SELECT {columns} FROM {self._table()} WHERE {id_column} IN ({marks})", chunk
+            ).fetchall()
+        return rows
 
     async def messages(self, ids: Sequence[Any], with_traceback: bool = False) -> dict[Any, TaskMessage]:
         if not ids:
             return {}
 
-        def work(conn: sqlite3.Connection, learned: _Learned) -> dict[Any, TaskMessage]:
+        def work(conn: sqlite3.Connection, learned: Learned) -> dict[Any, TaskMessage]:
             c = learned.columns
-            traceback = self._or_null(learned, "traceback") if with_traceback else "NULL AS traceback"
-            metadata = self._or_null(learned, "metadata") if with_traceback else "NULL AS metadata"
-            found: dict[Any, TaskMessage] = {}
-            wanted = list(ids)
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                marks = ",".join("?" for _ in chunk)
-                for r in conn.execute(
-                    f"SELECT {c['id']}, {c['error']}, {traceback}, {metadata} FROM {self._table()} "
-                    f"WHERE {c['id']} IN ({marks})",
-                    chunk,
-                ):
-                    found[r[0]] = TaskMessage(r[0], _text(r[1]), _text(r[2]), _text(r[3]))
-            return found
+            traceback = or_null(learned, "traceback") if with_traceback else "NULL AS traceback"
+            metadata = or_null(learned, "metadata") if with_traceback else "NULL AS metadata"
+            rows = self._by_id(conn, list(ids), f"{c['id']}, {c['error']}, {traceback}, {metadata}")
+            return {
+                r[0]: TaskMessage(r[0], text_or_none(r[1]), text_or_none(r[2]), text_or_none(r[3]))
+                for r in rows
+            }
 
         return await self._run(work)
 
     async def duration_histogram(self, window: Window) -> DurationHistogram:
-        def work(conn: sqlite3.Connection, learned: _Learned) -> DurationHistogram:
-            c = learned.columns
-            derived_ok = "started_at" in c and "finished_at" in c
-            derived = (
-                f"({epoch_seconds_sql(c['finished_at'])} - {epoch_seconds_sql(c['started_at'])}) * 1000.0"
-                if derived_ok
-                else None
-            )
-            if "duration_ms" in c and derived:
-                expression = f"COALESCE({_numeric(c['duration_ms'])}, {derived})"
-                source = "duration_ms, else started_at/finished_at"
-            elif "duration_ms" in c:
-                expression, source = _numeric(c["duration_ms"]), "duration_ms"
-            elif derived:
-                expression, source = derived, "started_at/finished_at"
-            else:
+        def work(conn: sqlite3.Connection, learned: Learned) -> DurationHistogram:
+            chosen = duration_sql(learned)
+            if chosen is None:
                 return DurationHistogram(source=None)
+            expression, source = chosen
             params: dict[str, Any] = {}
-            where = self._window_sql(learned, window, params)
             select = (
-                f"SELECT {self._or_null(learned, 'task_name')}, {self._or_null(learned, 'agent')}, {{bin}} AS b, "
-                f"COUNT(*) FROM (SELECT *, {expression} AS d FROM {self._table()} WHERE {where}) "
-                "WHERE d >= 0 AND d < 1e15 GROUP BY 1, 2, 3"
+                f"SELECT {or_null(learned, 'task_name')}, {or_null(learned, 'agent')}, {{bin}} AS b, "
+                f"COUNT(*) FROM (SELECT *, {expression} AS d FROM {self._table()} "
+                f"WHERE {window_sql(learned, window, params)}) WHERE d >= 0 AND d < 1e15 GROUP BY 1, 2, 3"
             )
             try:
                 rows = conn.execute(select.format(bin=duration_bin_sql("d")), params).fetchall()
@@ -444,16 +307,13 @@ class SQLiteTaskSource(SyncEngine):
                     raise
                 exact = conn.execute(select.format(bin="CAST(ROUND(d) AS INTEGER)"), params).fetchall()
                 rows = [(name, agent, duration_bin(ms), n) for name, agent, ms, n in exact]
-            result = DurationHistogram(source=source)
-            for name, agent, key, n in rows:
-                result.add(name, agent, key, n)
-            return result
+            return histogram_from(rows, source)
 
         return await self._run(work)
 
     async def time_range(self) -> tuple[datetime | None, datetime | None]:
-        def work(conn: sqlite3.Connection, learned: _Learned) -> tuple[datetime | None, datetime | None]:
-            key = self._sort_key(learned)
+        def work(conn: sqlite3.Connection, learned: Learned) -> tuple[datetime | None, datetime | None]:
+            key = sort_key(learned)
             column = learned.columns["created_at"]
             row = conn.execute(
                 f"SELECT MIN({key}), MAX({key}) FROM {self._table()} WHERE {column} IS NOT NULL"
@@ -468,7 +328,7 @@ class SQLiteTaskSource(SyncEngine):
     async def change_token(self) -> Any:
         """Changes when another connection commits to the file (`PRAGMA data_version`) or it is replaced."""
 
-        def work(conn: sqlite3.Connection, learned: _Learned) -> Any:
+        def work(conn: sqlite3.Connection, learned: Learned) -> Any:
             return (
                 id(conn),
                 learned.stamp,
@@ -495,62 +355,7 @@ class SQLiteTaskSource(SyncEngine):
     def _inspect(self) -> Inspection:
         with self._lock:
             try:
-                conn = self._connection()
-                table = self.mapping.table
-                present = self._table_columns(conn)
-                reports = [
-                    ColumnReport(f, self.mapping.column(f), self.mapping.column(f) in present)
-                    for f in REQUIRED_FIELDS + OPTIONAL_FIELDS
-                ]
-                tables = _tables(conn)
-                found = Inspection(self.location, table, bool(present), tables, reports, present)
-                found.table_columns = {
-                    name: [row[1] for row in conn.execute("SELECT * FROM pragma_table_info(?)", (name,))]
-                    for name in tables[:500]
-                }
-                if not present:
-                    return found
-                q = quote
-                found.rows = conn.execute(f"SELECT COUNT(*) FROM {q(table)}").fetchone()[0]
-                status = self.mapping.column("status")
-                if status in present:
-                    found.statuses = {
-                        str(s): int(n)
-                        for s, n in conn.execute(
-                            f"SELECT {q(status)}, COUNT(*) FROM {q(table)} GROUP BY 1 ORDER BY 2 DESC LIMIT 50"
-                        )
-                    }
-                created = self.mapping.column("created_at")
-                if created in present:
-                    found.time = self._sample_times(conn, q(created))
-                    kind = (
-                        found.time.encoding.kind
-                        if found.time.encoding.kind in ("epoch_s", "epoch_ms")
-                        else None
-                    )
-                    first = last = None
-                    unreadable = 0
-                    for (value,) in conn.execute(
-                        f"SELECT {q(created)} FROM {q(table)} WHERE {q(created)} IS NOT NULL"
-                    ):
-                        moment = decode_any(value, kind)
-                        if moment is None:
-                            unreadable += 1
-                            found.unreadable_example = found.unreadable_example or str(value)[:80]
-                            continue
-                        first = moment if first is None or moment < first else first
-                        last = moment if last is None or moment > last else last
-                    found.unreadable_times, found.first, found.last = unreadable, first, last
-                    found.time_indexes = [
-                        name for name, cols in _indexes(conn, table).items() if cols and cols[0] == created
-                    ]
-                    if not found.time_indexes:
-                        found.suggested_index = (
-                            f"CREATE INDEX {q('idx_' + table + '_' + created)} ON {q(table)}({q(created)}"
-                            + (f", {q(status)}" if status in present else "")
-                            + ");"
-                        )
-                return found
+                return inspect_table(self._connection(), self.mapping, self.location)
             except sqlite3.OperationalError as exc:
                 raise translate_sqlite_error(exc, self.path) from exc
 
@@ -570,53 +375,11 @@ class SQLiteTaskSource(SyncEngine):
             self._close()
 
 
-# -- helpers -------------------------------------------------------------------------------------------
-_DAY = timedelta(days=1)
-
-
-def _numeric(column: str) -> str:
-    """A duration column as a number: NULL for text that is not one (SQLite would read it as 0)."""
-    return f"(CASE WHEN typeof({column}) IN ('integer', 'real') THEN {column} WHEN {column} GLOB '[0-9]*' AND {column} NOT GLOB '*[^0-9.]*' THEN CAST({column} AS REAL) END)"
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
 def _number(value: Any) -> float | None:
     try:
         return None if value is None else float(value)
     except (TypeError, ValueError):
         return None
-
-
-def _tables(conn: sqlite3.Connection) -> list[str]:
-    return [
-        r[0]
-        for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")
-    ]
-
-
-def _indexes(conn: sqlite3.Connection, table: str) -> dict[str, list[str]]:
-    found = {}
-    for row in conn.execute("SELECT name FROM pragma_index_list(?)", (table,)):
-        found[row[0]] = [
-            r[0] for r in conn.execute("SELECT name FROM pragma_index_info(?) ORDER BY seqno", (row[0],))
-        ]
-    return found
-
-
-def _indexed_first_columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    return {cols[0] for cols in _indexes(conn, table).values() if cols}
-
-
-def raise_no_agent() -> None:
-    from ..support.problems import ToolInputError
-
-    raise ToolInputError(
-        "this telemetry table has no `agent` column, so results cannot be filtered by agent: call again "
-        'without agent, or map yours with [telemetry.columns] agent = "<your column>"'
-    )
 
 
 def translate_sqlite_error(exc: sqlite3.OperationalError, path: Path) -> Exception:

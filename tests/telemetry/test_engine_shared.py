@@ -1,0 +1,79 @@
+"""What both engines share (engine.py, table_checks.py): reading stored times, the learned-table messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from self_improver.tools.support.problems import UnavailableError
+from self_improver.tools.telemetry.engine import decode_time, duration_expression, failed_tasks_from
+from self_improver.tools.telemetry.mapping import TelemetryMapping
+from self_improver.tools.telemetry.table_checks import check_required, no_table, scan_times
+from self_improver.tools.telemetry.timestamps import TimeEncoding, decode_any
+
+STORED = [
+    "2026-02-15 12:00:00",
+    "2026-02-15T12:00:00Z",
+    "2026-02-15T12:00:00+05:30",
+    "2026-02-15 12:00:00.123456",
+    " 2026-02-15 12:00:00 ",
+    "2026-02-15",
+    "2026-02-15 12:00:00+0530",
+    "2026-02-15 12:00:00 UTC",
+    "2026-02-15 12:00:00,5",
+    "2026-13-45 99:99:99",
+    "garbage-text",
+    "-5",
+    "1700000000",
+    "1700000000000",
+    "",
+    1700000000,
+    1700000000000,
+    1.7e9,
+    Decimal("1700000000.5"),
+    None,
+    True,
+    datetime(2026, 1, 1),
+    datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=2))),
+    date(2026, 1, 1),
+]
+KINDS = ("iso", "iso_mixed", "mixed", "epoch_s", "epoch_ms", "native", "native_naive", "unknown")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_decode_time_reads_every_value_as_the_decoders_do(kind: str) -> None:
+    encoding = TimeEncoding(kind)  # type: ignore[arg-type]
+    for value in STORED:
+        assert decode_time(encoding, value) == (encoding.decode(value) or decode_any(value)), value
+
+
+def test_failed_rows_whose_time_does_not_read_are_left_out() -> None:
+    rows = [(1, "2026-02-15 12:00:00", "boom", None, None, 7), (2, "not a time", "x", None, None, None)]
+    found = failed_tasks_from(rows, TimeEncoding("iso"), ident=str)
+    assert [(t.id, t.created_at, t.error, t.agent) for t in found] == [
+        ("1", datetime(2026, 2, 15, 12, tzinfo=UTC), "boom", "7")
+    ]
+
+
+def test_durations_come_from_the_column_else_the_times() -> None:
+    both = duration_expression("m", "d", lambda m, d: f"COALESCE({m}, {d})")
+    assert both == ("COALESCE(m, d)", "duration_ms, else started_at/finished_at")
+    assert duration_expression("m", None, max) == ("m", "duration_ms")
+    assert duration_expression(None, "d", max) == ("d", "started_at/finished_at")
+    assert duration_expression(None, None, max) is None
+
+
+def test_both_engines_refuse_a_table_in_the_same_words() -> None:
+    mapping = TelemetryMapping.model_validate({"columns": {"error": "message"}})
+    assert "tasks.db has no table 'tasks' (tables: a, b)" in str(no_table("tasks.db", "tasks", ["a", "b"]))
+    with pytest.raises(UnavailableError, match=r"lacks required column\(s\) error \(mapped to 'message'\)"):
+        check_required(mapping, "tasks.db", {"id", "status", "created_at"})
+    check_required(mapping, "tasks.db", {"id", "status", "created_at", "message"})
+
+
+def test_a_full_time_scan_counts_what_does_not_read() -> None:
+    values = ["2026-02-15 12:00:00", "nope", "2026-02-14 00:00:00", "2026-02-16 00:00:00"]
+    unreadable, example, first, last = scan_times(values, decode_any)
+    assert (unreadable, example) == (1, "nope")
+    assert (first, last) == (datetime(2026, 2, 14, tzinfo=UTC), datetime(2026, 2, 16, tzinfo=UTC))

@@ -1,0 +1,112 @@
+"""The PostgreSQL engine's connections: a pool of read-only sessions, and what its errors mean to the user.
+
+It exists so that the PostgreSQL task source holds the questions and this module how a question reaches
+the server: every connection starts with `default_transaction_read_only = on`, a `statement_timeout` and
+`TimeZone = UTC` and runs READ ONLY transactions; the pool is synchronous and driven from worker threads
+(the same source serves the MCP server's event loop, the nightly command and benchmarks, which each run
+their own loops); a timeout, a table changed under the query or a lost server becomes an
+`UnavailableError` that says what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ..support.problems import UnavailableError
+
+STATEMENT_TIMEOUT_MS = 60_000
+T = TypeVar("T")
+
+
+class PostgresConnections:
+    """The connection half of `PostgresTaskSource`: `_run` hands work a pooled connection and what the
+    source learned of the table (`_current`, the source's own)."""
+
+    url: str
+    location: str
+    statement_timeout_ms: int
+    _learned: Any
+
+    def _open_connections(self, url: str, statement_timeout_ms: int) -> None:
+        self.url = url
+        self.statement_timeout_ms = statement_timeout_ms
+        self._pool: Any = None
+        self._lock = threading.Lock()
+        self.raw_query_slots = threading.BoundedSemaphore(2)  # see postgres_sql.RAW_QUERY_SLOTS
+
+    def _current(self, conn: Any) -> Any:
+        raise NotImplementedError
+
+    def _connect_options(self) -> str:
+        return (
+            f"-c default_transaction_read_only=on -c statement_timeout={self.statement_timeout_ms} "
+            "-c TimeZone=UTC -c jit=off -c application_name=self-improver"
+        )
+
+    def _pool_now(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                from psycopg_pool import ConnectionPool
+
+                self._pool = ConnectionPool(
+                    self.url,
+                    min_size=1,
+                    max_size=6,
+                    kwargs={"options": self._connect_options()},
+                    configure=_read_only,
+                    open=False,
+                    name="self-improver-telemetry",
+                )
+                try:
+                    self._pool.open(wait=True, timeout=10)
+                except Exception as exc:
+                    self._pool = None
+                    raise UnavailableError(
+                        f"cannot connect to the telemetry database {self.location}: {reason(exc)}; check the URL, "
+                        "that the server is up and the role may connect (password from the URL, PGPASSWORD or ~/.pgpass)"
+                    ) from exc
+            return self._pool
+
+    async def _run(self, work: Callable[[Any, Any], T]) -> T:
+        return await asyncio.to_thread(self._with_connection, work)
+
+    def _with_connection(self, work: Callable[[Any, Any], T]) -> T:
+        import psycopg
+
+        pool = self._pool_now()
+        try:
+            with pool.connection() as conn:
+                learned = self._current(conn)
+                return work(conn, learned)
+        except psycopg.errors.QueryCanceled as exc:
+            raise UnavailableError(
+                f"the telemetry query ran past {self.statement_timeout_ms / 1000:.0f} s on {self.location} and was "
+                "stopped: add the index `self-improver telemetry check` suggests, or narrow the window"
+            ) from exc
+        except (psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedTable) as exc:
+            self._learned = None  # the table changed: learn it again next time
+            raise UnavailableError(
+                f"the telemetry table changed while reading it: {reason(exc)}; retry"
+            ) from exc
+        except psycopg.OperationalError as exc:
+            raise UnavailableError(
+                f"telemetry database {self.location} could not be read: {reason(exc)}"
+            ) from exc
+
+    async def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.close)
+
+
+def _read_only(conn: Any) -> None:
+    conn.read_only = True
+
+
+def reason(exc: BaseException) -> str:
+    """The first line of an error's text (its type when it has none)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
