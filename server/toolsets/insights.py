@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from pydantic import Field
 
 from ...tools.insights.results import ImpactResult, SlowOperations
-from ...tools.support.problems import ToolInputError, UnavailableError
+from ...tools.support.problems import ToolInputError
 from ..config import Settings
 from ..context import progress_reporter, resources
 from ..lazy import lazy_import
@@ -76,7 +76,7 @@ async def measure_impact(
     Example: measure_impact(signature="3b8fe4199281", pr_number=42, merged_at="2026-02-09T14:00:00Z").
     """
     app = resources(ctx)
-    result = await impact.measure_impact(
+    measure = impact.measure_impact(
         app.errors,
         signature=signature,
         pr_number=pr_number,
@@ -87,11 +87,7 @@ async def measure_impact(
         resolve_fix=_fix_resolver(app, pr_number, merged_at),
         progress=progress_reporter(ctx),
     )
-    try:
-        finding_id = await verdict_memory.remember_verdict(app.memory, result)
-    except UnavailableError as exc:
-        return result.model_copy(update={"memory_note": f"verdict not stored in memory: {exc}"})
-    return result.model_copy(update={"memory_finding_id": finding_id})
+    return await verdict_memory.measure_and_record(app.memory, measure)
 
 
 @toolset.tool(title="Operations that got slower", annotations=READ_ONLY)

@@ -10,10 +10,12 @@ A new verdict for the same fix (inconclusive -> fixed) is a new finding.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from ..memory.recall import recall
 from ..memory.store import MemoryStore
+from ..support.problems import UnavailableError
 from .results import ImpactResult
 
 KIND = "impact_verdict"
@@ -78,3 +80,16 @@ def remember_verdict_sync(store: MemoryStore, result: ImpactResult) -> str:
 
 async def remember_verdict(store: MemoryStore, result: ImpactResult) -> str:
     return await asyncio.to_thread(remember_verdict_sync, store, result)
+
+
+async def measure_and_record(memory: MemoryStore, measure: Awaitable[ImpactResult]) -> ImpactResult:
+    """Measure a merged fix, then keep its verdict in memory: the tool and the nightly run share this.
+
+    Memory being down does not lose the verdict: the result says why it was not stored instead.
+    """
+    result = await measure
+    try:
+        finding_id = await remember_verdict(memory, result)
+    except UnavailableError as exc:
+        return result.model_copy(update={"memory_note": f"verdict not stored in memory: {exc}"})
+    return result.model_copy(update={"memory_finding_id": finding_id})

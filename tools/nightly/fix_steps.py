@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from ..insights.impact import measure_impact
 from ..insights.results import ImpactResult
-from ..insights.verdict_memory import remember_verdict
+from ..insights.verdict_memory import measure_and_record
 from ..pulls.models import MergedPullRequest
 from ..support.problems import ToolInputError, UnavailableError
 from ..telemetry.windows import parse_timestamp
@@ -90,25 +90,22 @@ async def _verdict(night: Night, pull: MergedPullRequest) -> VerdictRow:
         row.problem = "the pull request names no error signature, so there is nothing to measure"
         return row
     days = impact_days(parse_timestamp(pull.merged_at), night.now) if pull.merged_at else IMPACT_DAYS
+    measure = measure_impact(
+        night.app.errors,
+        signature=pull.signature,
+        pr_number=pull.number,
+        merged_at=pull.merged_at,
+        before_days=days,
+        after_days=days,
+        merge_commit=merge_commit(pull),
+        repo=pull.repo,
+    )
     try:
-        row.result = await measure_impact(
-            night.app.errors,
-            signature=pull.signature,
-            pr_number=pull.number,
-            merged_at=pull.merged_at,
-            before_days=days,
-            after_days=days,
-            merge_commit=merge_commit(pull),
-            repo=pull.repo,
-        )
+        row.result = await measure_and_record(night.app.memory, measure)
     except ToolInputError as exc:  # unknown signature, a merge time in the future...
         row.problem = str(exc)
         return row
-    try:
-        finding = await remember_verdict(night.app.memory, row.result)
-        row.result = row.result.model_copy(update={"memory_finding_id": finding})
-    except UnavailableError as exc:
-        row.memory_note = f"verdict not stored in memory: {exc}"
+    row.memory_note = row.result.memory_note
     if row.result.verdict == "worse":
         row.revert_note = await _revert(night, pull, row.result)
     return row
