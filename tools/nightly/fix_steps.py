@@ -120,10 +120,8 @@ async def _revert(night: Night, pull: MergedPullRequest, result: ImpactResult) -
         )
         night.data.would.append(action)
         return f"Dry run: {action}."
-    from ..pulls.merge_policy import revert_if_worse
-
     try:
-        opened = await revert_if_worse(night.app.pulls, pull.repo, pull.number, result)
+        opened = await night.app.pulls.revert_if_worse(pull.repo, pull.number, result)
     except (ToolInputError, UnavailableError) as exc:
         return f"The revert pull request could not be opened: {exc}"
     if opened is None:
