@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from ..tools.errors.redact import redact_secrets
@@ -89,21 +90,24 @@ class Observers:
     note: Callable[[str], None] | None = None  # also gets each telemetry warning, as "WARNING: ..."
 
 
-def run_nightly(
-    settings: Settings,
-    now: datetime | None = None,
-    agent_cmd: str | None = None,
-    config_file: Path | None = None,
-    chart_days: int = CHART_DAYS,
-    observers: Observers | None = None,
-    dry_run: bool = False,
-) -> NightlyResult:
-    """Run one night (blocking). `now` pins the clock (default: settings.now, else the real time).
+class NightOptions(TypedDict, total=False):
+    """How to run one night; every key optional."""
+
+    now: datetime | None  # pins the clock (default: settings.now, else the real time)
+    agent_cmd: str | None
+    config_file: Path | None
+    chart_days: int
+    observers: Observers | None
+    dry_run: bool
+
+
+def run_nightly(settings: Settings, **options: Unpack[NightOptions]) -> NightlyResult:
+    """Run one night (blocking).
 
     In the main thread SIGTERM (systemd stop, `kill`) ends the run like Ctrl-C does: the agent's
     process group is ended and the run recorded as failed, instead of leaving an orphaned agent.
     """
-    run = run_nightly_async(settings, now, agent_cmd, config_file, chart_days, observers, dry_run)
+    run = run_nightly_async(settings, **options)
     if threading.current_thread() is not threading.main_thread():
         return asyncio.run(run)
     previous = signal.signal(signal.SIGTERM, _interrupt)
@@ -117,15 +121,10 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise KeyboardInterrupt(f"stopped by signal {signum}")
 
 
-async def run_nightly_async(
-    settings: Settings,
-    now: datetime | None = None,
-    agent_cmd: str | None = None,
-    config_file: Path | None = None,
-    chart_days: int = CHART_DAYS,
-    observers: Observers | None = None,
-    dry_run: bool = False,
-) -> NightlyResult:
+async def run_nightly_async(settings: Settings, **options: Unpack[NightOptions]) -> NightlyResult:
+    now, agent_cmd, config_file = options.get("now"), options.get("agent_cmd"), options.get("config_file")
+    chart_days, observers = options.get("chart_days", CHART_DAYS), options.get("observers")
+    dry_run = options.get("dry_run", False)
     seen = observers or Observers()
     pinned = _aware(now or settings.now)
     run_now = pinned or datetime.now(UTC)
