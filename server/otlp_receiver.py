@@ -182,21 +182,12 @@ class OtlpReceiver:
         return b"".join(chunks)
 
     def _too_large(self, fmt: str, detail: str) -> Response:
-        return _error(
-            413,
-            _RESOURCE_EXHAUSTED,
-            f"{detail}: send smaller batches (the exporter's max_export_batch_size)",
-            fmt,
-        )
+        hint = "send smaller batches (the exporter's max_export_batch_size)"
+        return _error(413, _RESOURCE_EXHAUSTED, f"{detail}: {hint}", fmt)
 
     def _busy(self, fmt: str, detail: str) -> Response:
-        return _error(
-            503,
-            _UNAVAILABLE,
-            f"{detail}: retry after {RETRY_AFTER_FULL} s",
-            fmt,
-            {"Retry-After": str(RETRY_AFTER_FULL)},
-        )
+        retry = {"Retry-After": str(RETRY_AFTER_FULL)}
+        return _error(503, _UNAVAILABLE, f"{detail}: retry after {RETRY_AFTER_FULL} s", fmt, retry)
 
     def _host_allowed(self, request: Request) -> bool:
         assert self._hosts is not None
