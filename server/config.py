@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     redact_emails: bool = Field(True, description="Replace email addresses in returned telemetry text.")
     toolsets: list[str] | None = Field(None, description="Toolsets to expose; default all.")
     read_only: bool = Field(False, description="Expose only tools that change nothing.")
+    dry_run: bool = Field(
+        False,
+        description="Writing tools (apply_patch, open_pull_request, merges, verdict comments) only say what "
+        "they would do; nothing changes in your repositories or on the forge.",
+    )
     http_token: SecretStr | None = Field(None, description="Bearer token required by the HTTP transport.")
     log_level: str = Field("INFO", description="Log level on stderr.")
     memory_url: str | None = Field(

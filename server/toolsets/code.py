@@ -48,8 +48,7 @@ async def read_source(
 ) -> SourceFile:
     """A file of a configured repo as committed on its default branch (what apply_patch starts from).
 
-    Use it to read the code around a traceback frame. At most 400 lines: when truncated, call again
-    with start_line=next_start_line. Lines are '<number>\\t<text>'; the number is not in the file.
+    At most 400 lines: when truncated, call again with start_line=next_start_line. Lines are '<number>\\t<text>'; the number is not in the file.
     Example: read_source(repo="worker", path="src/mail/imap.py", start_line=120, end_line=180).
     """
     registry = resources(ctx).repos
@@ -77,7 +76,7 @@ async def search_code(
 ) -> CodeSearch:
     """Lines matching a regex in a repo's default branch, as (path, line, text).
 
-    Use it to find where a function from a traceback is defined or called, then read_source the file.
+    Find where a traceback's function is defined or called, then read_source the file.
     When has_more, narrow the pattern or the glob. POSIX regex: [0-9], not \\d; escape ( ) . * + ? [ {.
     Example: search_code(repo="worker", pattern="def fetch_inbox", glob="*.py").
     """
@@ -120,13 +119,16 @@ async def apply_patch(
 
     Send a diff or edits. The branch, self-improver/<signature>-<slug of title>, starts from the
     default branch; the same signature and title add a commit. Hunks with wrong line numbers are
-    placed by their context. On any failure nothing is kept and the error says what to correct.
+    placed by their context. On failure nothing is kept; the error says what to correct.
     Next: run_checks(repo, branch).
     Example: apply_patch(repo="worker", signature="3b8fe4199281", title="Retry IMAP login",
     edits=[{"path": "src/mail/imap.py", "search": "timeout=10", "replace": "timeout=60"}]).
     """
-    registry = resources(ctx).repos
-    return await in_thread(lambda: patches.apply_patch(registry.get(repo), signature, title, diff, edits))
+    app = resources(ctx)
+    registry, dry_run = app.repos, app.settings.dry_run
+    return await in_thread(
+        lambda: patches.apply_patch(registry.get(repo), signature, title, diff, edits, dry_run=dry_run)
+    )
 
 
 @toolset.tool(title="Run the repo's checks on a fix branch", annotations=WRITE_IDEMPOTENT)

@@ -63,8 +63,8 @@ async def open_pull_request(
 ) -> OpenedPullRequest:
     """Open a pull request for a committed fix branch whose checks passed, once per signature.
 
-    A repeat returns the open PR. Refused, with what to change, over max_prs_per_run or max_open_prs
-    or for text that looks like a secret. Evidence is appended to the body.
+    A repeat (same signature or same diff) returns the open PR. Refused, with what to change, over
+    max_prs_per_run or max_open_prs or for text that looks like a secret. Evidence is appended.
     Example: open_pull_request(repo="worker", branch="self-improver/3b8fe4199281-imap-timeout",
     title="Raise IMAP timeout to 60s", body="...", signature="3b8fe4199281").
     """
@@ -98,7 +98,8 @@ async def sync_pull_requests(ctx: Context, repo: OptionalRepo = None) -> SyncRes
     """Record in memory what happened to self-improver pull requests (merged, closed) since last time.
 
     Call it at the start of a nightly run, before recall_findings and measure_impact: linked findings
-    get the new pr_status. Safe to repeat. Example: sync_pull_requests().
+    get the new pr_status; a PR closed unmerged mutes its signatures. Safe to repeat.
+    Example: sync_pull_requests().
     """
     return await resources(ctx).pulls.sync_pull_requests(repo)
 
@@ -115,7 +116,7 @@ async def merge_pull_request(
     """Merge a self-improver pull request, only if the [auto_merge] policy (off by default) allows it.
 
     Every rule must pass (not a draft, checks passing, small, only allowed_paths, no dependency or CI
-    files, a test changed); else merged=false with each rule and what to change. Attempts are audited.
+    files, a test changed); else merged=false with each rule and what to change; audited.
     Example: merge_pull_request(number=12, repo="worker").
     """
     res = resources(ctx)

@@ -51,6 +51,7 @@ class FakeRepo:
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # pull requests are issues too
     statuses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     check_runs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # issue comments per number
 
     def branch_sha(self, branch: str) -> str | None:
         done = subprocess.run(
@@ -332,6 +333,12 @@ def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 ("GET", r"/issues", lambda m: self._list_issues(repo, query, path)),
                 ("GET", r"/issues/(\d+)", lambda m: self._issue(repo, int(m.group(1)))),
                 ("POST", r"/issues/(\d+)/labels", lambda m: self._add_labels(repo, int(m.group(1)), payload)),
+                (
+                    "GET",
+                    r"/issues/(\d+)/comments",
+                    lambda m: self._comments(repo, int(m.group(1)), query, path),
+                ),
+                ("POST", r"/issues/(\d+)/comments", lambda m: self._comment(repo, int(m.group(1)), payload)),
                 ("GET", r"/commits/([^/]+)/status", lambda m: self._combined_status(repo, m.group(1))),
                 (
                     "GET",
@@ -501,6 +508,35 @@ def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 if name not in issue["labels"]:
                     issue["labels"].append(name)
             return 200, FakeGitHub._labels(issue), None
+
+        def _comment_json(self, repo: FakeRepo, number: int, comment: dict[str, Any]) -> dict[str, Any]:
+            url = f"{fake.base_url}/repos/{repo.full_name}/issues/comments/{comment['id']}"
+            return comment | {
+                "url": url,
+                "html_url": f"https://github.com/{repo.full_name}/pull/{number}#issuecomment-{comment['id']}",
+                "issue_url": f"{fake.base_url}/repos/{repo.full_name}/issues/{number}",
+                "user": {"login": "self-improver-bot", "id": 2, "type": "User"},
+            }
+
+        def _comments(
+            self, repo: FakeRepo, number: int, query: dict[str, list[str]], path: str
+        ) -> tuple[int, Any, Any]:
+            if number not in repo.issues:
+                return 404, {"message": "Not Found", "documentation_url": DOCS}, None
+            chosen = [self._comment_json(repo, number, c) for c in repo.comments.get(number, [])]
+            items, headers = self._page(chosen, query, path)
+            return 200, items, headers
+
+        def _comment(self, repo: FakeRepo, number: int, payload: dict[str, Any]) -> tuple[int, Any, None]:
+            if number not in repo.issues:
+                return 404, {"message": "Not Found", "documentation_url": DOCS}, None
+            if not payload.get("body"):
+                return 422, {"message": "Validation Failed", "documentation_url": DOCS}, None
+            made = sum(len(c) for c in repo.comments.values()) + 1
+            at = _now()
+            comment = {"id": made, "body": payload["body"], "created_at": at, "updated_at": at}
+            repo.comments.setdefault(number, []).append(comment)
+            return 201, self._comment_json(repo, number, comment), None
 
         def _combined_status(self, repo: FakeRepo, sha: str) -> tuple[int, Any, None]:
             latest: dict[str, dict[str, Any]] = {}

@@ -52,6 +52,7 @@ class FakeProject:
     default_branch: str = "main"
     mrs: dict[int, dict[str, Any]] = field(default_factory=dict)
     pipelines: list[dict[str, Any]] = field(default_factory=list)
+    notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # merge request notes per iid
 
     def git(self, *args: str, check: bool = True) -> str:
         env = {
@@ -358,6 +359,16 @@ def _handler_for(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:
                     lambda m: self._merge(project, int(m.group(1)), params),
                 ),
                 ("GET", r"/pipelines", lambda m: self._pipelines(project, params, path)),
+                (
+                    "GET",
+                    r"/merge_requests/(\d+)/notes",
+                    lambda m: self._notes(project, int(m.group(1)), params, path),
+                ),
+                (
+                    "POST",
+                    r"/merge_requests/(\d+)/notes",
+                    lambda m: self._note(project, int(m.group(1)), params),
+                ),
             ]
             for verb, pattern, answer in routes:
                 matched = re.fullmatch(pattern, rest)
@@ -378,6 +389,32 @@ def _handler_for(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:
                 headers["X-Next-Page"] = str(page + 1)
                 headers["Link"] = f'<{fake.base_url}{path}?{urlencode(flat)}>; rel="next"'
             return chunk, headers
+
+        def _notes(
+            self, project: FakeProject, iid: int, params: dict[str, Any], path: str
+        ) -> tuple[int, Any, Any]:
+            if iid not in project.mrs:
+                return 404, {"message": "404 Not found"}, None
+            items, headers = self._page(list(project.notes.get(iid, [])), params, path)
+            return 200, items, headers
+
+        def _note(self, project: FakeProject, iid: int, params: dict[str, Any]) -> tuple[int, Any, None]:
+            if iid not in project.mrs:
+                return 404, {"message": "404 Not found"}, None
+            if not params.get("body"):
+                return 400, {"error": "body is missing"}, None
+            made = sum(len(n) for n in project.notes.values()) + 1
+            note = {
+                "id": made,
+                "body": params["body"],
+                "noteable_iid": iid,
+                "noteable_type": "MergeRequest",
+                "author": {"id": 2, "username": "self-improver-bot"},
+                "created_at": datetime.now(UTC).isoformat(),
+                "system": False,
+            }
+            project.notes.setdefault(iid, []).append(note)
+            return 201, note, None
 
         def _branch(self, project: FakeProject, branch: str) -> tuple[int, Any, None]:
             sha = project.branch_sha(branch)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,3 +67,36 @@ def github_values(base_url: str, repo: Path, remote: Path, telemetry_db: Path) -
         "repos": [{"name": "worker", "path": str(repo), "github": "acme/worker", "remote": str(remote)}],
         "telemetry_db": telemetry_db,
     }
+
+
+def commit_on(repo: Path, parent: str, files: dict[str, str], branch: str, message: str) -> str:
+    """A commit of `files` over `parent` on `branch`, made with a private index: the checkout is untouched."""
+    index = repo / ".git" / f"index-{branch.replace('/', '-')}"
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+
+    def run(*args: str, data: str | None = None) -> str:
+        done = subprocess.run(
+            ["git", *args], cwd=repo, env=env, input=data, capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
+
+    run("read-tree", parent)
+    for path, text in files.items():
+        blob = run("hash-object", "-w", "--stdin", data=text)
+        run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+    tree = run("write-tree")
+    commit = run(
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "commit-tree",
+        tree,
+        "-p",
+        parent,
+        "-m",
+        message,
+    )
+    run("update-ref", f"refs/heads/{branch}", commit)
+    index.unlink()
+    return commit

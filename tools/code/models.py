@@ -69,6 +69,7 @@ class PatchResult(BaseModel):
     diff: str
     diff_truncated: bool
     worktree: str = Field(description="Where the branch is checked out (server-owned).")
+    dry_run: bool = False
 
 
 class CheckResult(BaseModel):

@@ -2,6 +2,9 @@
 
 Either the whole change is committed, or nothing is kept: any refusal (bad path, hunk that does not
 fit, Python syntax error, denied file) puts the fix branch back and removes what the call created.
+
+A dry run makes the same change in a scratch clone under the data dir (`worktrees.open_dry_run_checkout`)
+and reports it (`dry_run: true`): the user's repository gets no branch, worktree or object.
 """
 
 from __future__ import annotations
@@ -19,7 +22,14 @@ from .repos import Repo
 from .syntax_check import check_python_syntax
 from .tolerant_apply import apply_hunks, new_file_text, split_lines
 from .unified_diff import FilePatch, parse_unified_diff
-from .worktrees import FixWorktree, discard, fix_branch_name, open_fix_worktree
+from .worktrees import (
+    FixWorktree,
+    discard,
+    fix_branch_name,
+    open_dry_run_checkout,
+    open_fix_worktree,
+    remove_dry_run_checkout,
+)
 
 MAX_DIFF_SHOWN = 20_000
 FORBIDDEN_MODES = {"120000": "a symbolic link", "160000": "a submodule"}
@@ -28,7 +38,12 @@ MODE_TRAILER = "Self-Improver-Mode"
 
 
 def apply_patch(
-    repo: Repo, signature: str, title: str, diff: str | None = None, edits: list[Edit] | None = None
+    repo: Repo,
+    signature: str,
+    title: str,
+    diff: str | None = None,
+    edits: list[Edit] | None = None,
+    dry_run: bool = False,
 ) -> PatchResult:
     """Commit the change on `self-improver/<signature>-<slug>` in its worktree; see the module docstring."""
     if (diff is None) == (edits is None):
@@ -54,11 +69,11 @@ def apply_patch(
     patch_id = _patch_id(diff, edits)
     with repo.lock:
         base = repo.default_commit()
-        fix = open_fix_worktree(repo, branch, base)
+        fix = open_dry_run_checkout(repo, branch, base) if dry_run else open_fix_worktree(repo, branch, base)
         try:
             if fix.start_commit != base and _trailer(fix.path, fix.start_commit, PATCH_TRAILER) == patch_id:
                 mode = _trailer(fix.path, fix.start_commit, MODE_TRAILER) or ("edits" if edits else "strict")
-                return describe(fix, fix.start_commit, mode, already_applied=True)
+                return describe(fix, fix.start_commit, mode, already_applied=True, dry_run=dry_run)
             if diff is not None:
                 mode = apply_diff(fix.path, diff, patches)
             else:
@@ -67,9 +82,12 @@ def apply_patch(
             changed = staged_changes(fix.path, repo.denied_paths)
             check_python_syntax(fix.path, [path for status, path in changed if status != "D"])
             commit = commit_fix(fix.path, signature, title, patch_id, mode)
-            return describe(fix, commit, mode, already_applied=False)
+            return describe(fix, commit, mode, already_applied=False, dry_run=dry_run)
         except BaseException:
-            discard(fix)
+            if dry_run:
+                remove_dry_run_checkout(repo, fix.path)
+            else:
+                discard(fix)
             raise
 
 
@@ -294,7 +312,9 @@ def commit_fix(root: Path, signature: str, title: str, patch_id: str, mode: str)
     return git_text(root, "rev-parse", "HEAD")
 
 
-def describe(fix: FixWorktree, commit: str, mode: str, already_applied: bool) -> PatchResult:
+def describe(
+    fix: FixWorktree, commit: str, mode: str, already_applied: bool, dry_run: bool = False
+) -> PatchResult:
     root = fix.path
     parent = git_text(root, "rev-parse", "--verify", f"{commit}^")
     numstat = git_text(root, "diff", "--numstat", "-z", "--no-renames", parent, commit, "--").split("\0")
@@ -341,6 +361,7 @@ def describe(fix: FixWorktree, commit: str, mode: str, already_applied: bool) ->
         diff=shown[:MAX_DIFF_SHOWN],
         diff_truncated=len(shown) > MAX_DIFF_SHOWN,
         worktree=str(root),
+        dry_run=dry_run,
     )
 
 

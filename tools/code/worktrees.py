@@ -22,6 +22,7 @@ from .repos import Repo
 log = logging.getLogger("self_improver.code")
 
 BRANCH_PREFIX = "self-improver/"
+DRY_RUN_DIR = ".dry-run"  # under data_dir/worktrees: dry-run clones, beside the repos' worktree folders
 SLUG_MAX = 40
 FIX_BRANCH_RE = re.compile(r"^self-improver/[0-9a-f]{6,64}-[a-z0-9]+(?:-[a-z0-9]+)*$")
 
@@ -159,6 +160,40 @@ def discard(fix: FixWorktree) -> None:
         log.exception("could not clean up fix worktree %s", fix.path)
 
 
+def dry_run_checkout(worktrees_dir: Path, repo_name: str, branch: str) -> Path:
+    """Where a dry run builds `branch`: a scratch clone under `data_dir/worktrees`, never the user's repo."""
+    return worktrees_dir / DRY_RUN_DIR / repo_name / branch.removeprefix(BRANCH_PREFIX)
+
+
+def open_dry_run_checkout(repo: Repo, branch: str, base_commit: str) -> FixWorktree:
+    """A clone of the repo (objects shared, read only) with `branch` where the real call would start it,
+    and the default branch at `base_commit`: the change is made there, the user's repo gets no ref."""
+    if branch == repo.default_branch or not branch.startswith(BRANCH_PREFIX):
+        raise ToolInputError(f"refusing to change branch {branch!r}: fixes go to {BRANCH_PREFIX}* branches")
+    ensure_outside_checkout(repo)
+    path = dry_run_checkout(repo.worktrees_root.parent, repo.name, branch)
+    remove_dry_run_checkout(repo, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existing = repo.branch_commit(branch)
+    start = existing or base_commit
+    try:
+        run_git(path.parent, "clone", "--quiet", "--shared", "--no-checkout", "--", str(repo.path), str(path))
+        run_git(path, "checkout", "--quiet", "-B", branch, start)
+        run_git(path, "branch", "--quiet", "-f", repo.default_branch, base_commit)
+    except GitError as exc:
+        remove_dry_run_checkout(repo, path)
+        raise UnavailableError(f"could not prepare the dry-run copy of {repo.name!r}: {exc.stderr}") from exc
+    return FixWorktree(repo, branch, path, start, created_branch=existing is None, created_worktree=True)
+
+
+def remove_dry_run_checkout(repo: Repo, path: Path) -> None:
+    root = Path(os.path.realpath(repo.worktrees_root.parent / DRY_RUN_DIR))
+    if root not in Path(os.path.realpath(path)).parents:
+        raise RuntimeError(f"refusing to delete {path}: not under {root}")
+    if path.exists():
+        shutil.rmtree(path)
+
+
 def find_fix_worktree(repo: Repo, branch: str) -> Path:
     """The worktree apply_patch made for `branch`, or an error that says to call apply_patch."""
     if not FIX_BRANCH_RE.match(branch):
@@ -167,6 +202,9 @@ def find_fix_worktree(repo: Repo, branch: str) -> Path:
             "(self-improver/<signature>-<slug>); call apply_patch first and pass its `branch`"
         )
     if repo.branch_commit(branch) is None:
+        scratch = dry_run_checkout(repo.worktrees_root.parent, repo.name, branch)
+        if (scratch / ".git").is_dir() and _has_branch(scratch, branch):
+            return scratch  # a dry run's apply_patch made it there: its checks run on that copy
         known = repo.local_branches(BRANCH_PREFIX)
         listed = f" Fix branches of this repo: {', '.join(known[:20])}." if known else ""
         raise NotFoundError(
@@ -181,6 +219,12 @@ def find_fix_worktree(repo: Repo, branch: str) -> Path:
             "same signature, title and patch to recreate it (it answers already_applied=true)"
         )
     return path
+
+
+def _has_branch(path: Path, branch: str) -> bool:
+    return (
+        run_git(path, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False).returncode == 0
+    )
 
 
 def _head(path: Path) -> str:

@@ -2,23 +2,27 @@
 reads what happened to our pull requests (merged, closed) and records it as the findings' pr_status.
 
 `pulls.db` remembers what memory last recorded (`synced_state`); a row whose state differs is a change
-still to sync, so a memory outage only postpones it to the next `sync_pull_requests`.
+still to sync, so a memory outage only postpones it to the next `sync_pull_requests`. A pull request
+the sync sees closed without merging is handed to `closed` (the service mutes its signatures) before
+the change is marked synced, so a failed mute is retried by the next sync too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 from ..code.repo_config import RepoConfig
 from ..memory import service as memory
 from ..memory.store import MemoryStore
-from ..support.problems import NotFoundError, UnavailableError
+from ..support.problems import NotFoundError, ToolInputError, UnavailableError
 from .models import PullRequest, StateChange, SyncResult
 from .providers.base import PullProvider
 from .records import PullRecords
 
 SYNC_LIMIT = 200
+log = logging.getLogger(__name__)
 
 
 class MemoryLink:
@@ -65,7 +69,10 @@ class MemoryLink:
         return ids
 
     async def sync(
-        self, repos: list[RepoConfig], provider_for: Callable[[RepoConfig], PullProvider]
+        self,
+        repos: list[RepoConfig],
+        provider_for: Callable[[RepoConfig], PullProvider],
+        closed: Callable[[str, PullRequest], list[str]] | None = None,
     ) -> SyncResult:
         """Read the current state of our pull requests and record changes in memory (pr_status)."""
         checked, pending, changes = 0, 0, []
@@ -85,6 +92,14 @@ class MemoryLink:
                     continue
                 except NotFoundError:
                     ids = []
+                muted: list[str] = []
+                if closed is not None and pull.status == "closed" and before != "closed":
+                    try:
+                        muted = await asyncio.to_thread(closed, provider.name, pull)
+                    except (UnavailableError, ToolInputError) as exc:
+                        log.warning("could not mute the signature of closed #%d: %s", pull.number, exc)
+                        pending += 1
+                        continue
                 await asyncio.to_thread(
                     self.records.set_fields, provider.name, cfg.name, pull.number, synced_state=pull.status
                 )
@@ -96,6 +111,7 @@ class MemoryLink:
                         before=before,
                         after=pull.status,
                         findings_updated=ids,
+                        muted=muted,
                     )
                 )
         note = (

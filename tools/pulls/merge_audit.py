@@ -37,25 +37,23 @@ CREATE INDEX IF NOT EXISTS idx_merge_audit_pull ON merge_audit(provider, repo, n
 """
 
 Action = Literal["merge", "revert"]
-Outcome = Literal["merged", "refused", "failed", "opened"]
+Outcome = Literal["merged", "refused", "failed", "opened", "dry_run"]
 
 
 class MergeAuditEntry(BaseModel):
     id: int
-    at: str = Field(description="UTC time of the attempt.")
-    actor: str = Field(description="Who asked for it.")
-    action: Action = Field(description="'merge': a merge_pull_request call; 'revert': a revert PR opened.")
-    outcome: Outcome = Field(
-        description="'merged', 'refused' (a policy rule failed), 'failed' (an error), 'opened' (revert)."
-    )
+    at: str = Field(description="UTC.")
+    actor: str
+    action: Action = Field(description="'revert': a revert PR opened.")
+    outcome: Outcome = Field(description="'refused': a rule failed; 'dry_run': evaluated only.")
     provider: str
     repo: str
-    number: int = Field(description="The pull request merged, refused or reverted.")
-    head_sha: str | None = Field(description="The head commit evaluated (or the revert commit).")
-    branch: str | None = Field(description="The branch that moved (merge) or was created (revert).")
-    before_sha: str | None = Field(description="That branch before; null when it did not exist.")
-    after_sha: str | None = Field(description="That branch after; null when nothing moved.")
-    failed_rules: list[str] = Field(description="'rule: detail' for each policy rule that failed.")
+    number: int
+    head_sha: str | None = Field(description="Evaluated head (or the revert commit).")
+    branch: str | None = Field(description="Moved (merge) or created (revert).")
+    before_sha: str | None = Field(description="That branch before; null: it did not exist.")
+    after_sha: str | None = Field(description="That branch after; null: nothing moved.")
+    failed_rules: list[str] = Field(description="'rule: detail' per failed rule.")
     detail: str | None = None
 
 

@@ -47,15 +47,14 @@ class MergeResult(BaseModel):
     provider: str
     merged: bool = Field(description="True only when the default branch now contains the change.")
     evaluation: PolicyEvaluation
-    pull_request: PullRequest = Field(description="The pull request as it is now.")
-    head_sha: str | None = Field(description="The head commit that was evaluated (and merged).")
+    pull_request: PullRequest
+    head_sha: str | None = Field(description="Evaluated (and merged) head.")
     default_branch: str
-    before_sha: str | None = Field(description="The default branch before the merge (null: not merged).")
-    merge_commit: str | None = Field(description="The default branch after the merge (null: not merged).")
-    audit: MergeAuditEntry = Field(description="This attempt's row in the merge audit trail.")
-    history: list[MergeAuditEntry] = Field(
-        description="Earlier audit rows of this pull request (attempts, reverts), newest first."
-    )
+    before_sha: str | None = Field(description="Default branch before; null: not merged.")
+    merge_commit: str | None = Field(description="Default branch after; null: not merged.")
+    audit: MergeAuditEntry = Field(description="This attempt's audit row.")
+    dry_run: bool = False
+    history: list[MergeAuditEntry] = Field(description="Earlier audit rows, newest first.")
     note: str | None = None
 
 
@@ -96,11 +95,14 @@ class Merger:
 
     # -- merge ---------------------------------------------------------------------------------------
 
-    def merge(self, cfg: RepoConfig, number: int, policy: AutoMergePolicy, actor: str) -> MergeResult:
+    def merge(
+        self, cfg: RepoConfig, number: int, policy: AutoMergePolicy, actor: str, dry_run: bool = False
+    ) -> MergeResult:
         """Evaluate the policy on the pull request as it is now; merge only when every rule passes.
 
         A refusal is a result (merged=false, the evaluation), not an error, and is audited like a merge.
-        Errors reading or merging are audited as 'failed' and raised.
+        Errors reading or merging are audited as 'failed' and raised. `dry_run`: evaluate and audit
+        (outcome 'dry_run'), merge nothing.
         """
         provider = self.provider_for(cfg)
         at = utc_text(self.now())
@@ -137,6 +139,7 @@ class Merger:
                 default_branch=cfg.default_branch,
                 audit=entry,
                 history=history,
+                dry_run=dry_run,
                 **values,
             )
 
@@ -158,6 +161,18 @@ class Merger:
                 note=f"not merged: {', '.join(evaluation.failed)} failed; nothing changed",
             )
 
+        if dry_run:
+            entry = record(
+                outcome="dry_run", head_sha=snapshot.head_sha, detail="dry run: every rule passed, not merged"
+            )
+            return result(
+                entry,
+                merged=False,
+                pull_request=pull,
+                before_sha=None,
+                merge_commit=None,
+                note=f"dry run: every rule passed, so {snapshot.head_sha} would be merged; nothing changed",
+            )
         title = f"{pull.title} (#{number})"
         message = (
             f"{title}\n\nMerged by self-improver's auto-merge policy at the request of {actor}: "
@@ -196,15 +211,15 @@ class Merger:
         return self.audit.merged_by_us(self.provider_for(cfg).name, cfg.name, number)
 
     def revert_if_worse(
-        self, cfg: RepoConfig, number: int, verdict: VerdictLike, actor: str
+        self, cfg: RepoConfig, number: int, verdict: VerdictLike, actor: str, dry_run: bool = False
     ) -> OpenedPullRequest | None:
         """The revert when the verdict is worse and we merged #number, else None (nothing is refused)."""
         if verdict.verdict != "worse" or self.merged_by_us(cfg, number) is None:
             return None
-        return self.open_revert(cfg, number, verdict, actor)
+        return self.open_revert(cfg, number, verdict, actor, dry_run)
 
     def open_revert(
-        self, cfg: RepoConfig, number: int, verdict: VerdictLike, actor: str
+        self, cfg: RepoConfig, number: int, verdict: VerdictLike, actor: str, dry_run: bool = False
     ) -> OpenedPullRequest:
         """Open a pull request that reverts #number, which self-improver merged and the verdict calls worse.
 
@@ -238,6 +253,26 @@ class Merger:
             )
         pull = provider.get(cfg, number)
         remote, env = provider.git_remote(cfg)
+        if dry_run:
+            title = f"Revert #{number}: {pull.title}"[:256]
+            update = {
+                "number": 0,
+                "title": title,
+                "head": branch,
+                "status": "open",
+                "merged_at": None,
+                "url": "",
+            }
+            would = pull.model_copy(update=update)
+            return OpenedPullRequest(
+                pull_request=would,
+                provider=provider.name,
+                deduplicated=False,
+                evidence_included=False,
+                memory_updated=False,
+                dry_run=True,
+                note=f"dry run: a pull request reverting #{number} would be opened from {branch!r}; nothing was pushed",
+            )
         scratch = scratch_repo.scratch_repo(self.data_dir, cfg.name)
         base = scratch_repo.fetch_branch(scratch, remote, cfg.default_branch, f"revert-{number}/base", env)
         if base is None or not scratch_repo.is_ancestor(scratch, merged.after_sha, base):

@@ -33,10 +33,24 @@ class PullRequest(BaseModel):
 class OpenedPullRequest(BaseModel):
     pull_request: PullRequest
     provider: str = Field(description="Where it lives: a provider name such as github, gitlab or local.")
-    deduplicated: bool = Field(description="An open PR for the signature existed and is returned.")
+    deduplicated: bool = Field(description="An open PR existed and is returned.")
+    deduplicated_by: str | None = Field(default=None, description="signature, branch or same_diff.")
     pushed_to: str | None = None
     evidence_included: bool = Field(description="False: the signature is unknown to the error store.")
     memory_updated: bool
+    dry_run: bool = False
+    diffstat: list[str] | None = Field(default=None, description="Dry run: 'path +added -removed'.")
+    body: str | None = Field(default=None, description="Dry run: with evidence.")
+    note: str | None = None
+
+
+class VerdictPost(BaseModel):
+    repo: str
+    number: int
+    verdict: str
+    text: str = Field(description="The comment, as posted (or as it would be).")
+    posted: bool = Field(description="False: this verdict was already posted, or a dry run.")
+    dry_run: bool = False
     note: str | None = None
 
 
@@ -55,6 +69,7 @@ class StateChange(BaseModel):
     before: str | None = Field(description="As memory had it (null: never recorded).")
     after: Status
     findings_updated: list[str]
+    muted: list[str] = Field(default_factory=list)
 
 
 class SyncResult(BaseModel):

@@ -1,8 +1,11 @@
-"""Retries for GitHub calls: transient failures (5xx, secondary rate limits, dropped connections) wait
-and try again; creates are looked up before each retry so a lost answer never makes a duplicate.
+"""Retries for forge calls: transient failures (5xx, rate limits, dropped connections) wait and try
+again; creates are looked up before each retry so a lost answer never makes a duplicate.
 
-GitHub may answer 502 *after* creating a pull request, so blindly re-sending the POST would open a
+A forge may answer 502 *after* creating a pull request, so blindly re-sending the POST would open a
 second one. `create_once` therefore asks "does it exist now?" between attempts.
+
+Which failures are transient, and how long to wait, is the forge's `Classifier` (its name for messages,
+`wait_for`, `describe`): GitHub's is here (the default); GitLab's is in providers/gitlab_client.py.
 """
 
 from __future__ import annotations
@@ -102,18 +105,37 @@ def describe(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def with_retries(policy: RetryPolicy, call: Callable[[], T], what: str, sleep: Sleep = time.sleep) -> T:
+@dataclass(frozen=True)
+class Classifier:
+    """A forge's view of its failures: `wait_for` returns seconds to wait before trying again, or None
+    when the failure is not transient (it may raise UnavailableError when the wait is too long)."""
+
+    name: str
+    wait_for: Callable[[Exception, RetryPolicy, int], float | None]
+    describe: Callable[[Exception], str]
+
+
+GITHUB = Classifier("GitHub", wait_for, describe)
+
+
+def with_retries(
+    policy: RetryPolicy,
+    call: Callable[[], T],
+    what: str,
+    sleep: Sleep = time.sleep,
+    classifier: Classifier = GITHUB,
+) -> T:
     """`call()` with retries on transient failures; other errors propagate unchanged."""
     for attempt in range(policy.attempts):
         try:
             return call()
         except Exception as exc:  # noqa: BLE001 - classified just below, the rest re-raised
-            wait = wait_for(exc, policy, attempt)
+            wait = classifier.wait_for(exc, policy, attempt)
             if wait is None:
                 raise
             if attempt + 1 >= policy.attempts:
-                raise _gave_up(what, exc, policy) from exc
-            log.info("GitHub %s: %s, retrying in %.1fs", what, describe(exc), wait)
+                raise gave_up(what, exc, policy, classifier) from exc
+            log.info("%s %s: %s, retrying in %.1fs", classifier.name, what, classifier.describe(exc), wait)
             sleep(wait)
     raise AssertionError("unreachable")
 
@@ -124,35 +146,39 @@ def create_once(
     find_existing: Callable[[], T | None],
     what: str,
     sleep: Sleep = time.sleep,
+    classifier: Classifier = GITHUB,
 ) -> T:
     """Create something at most once: after a transient failure, look it up before sending again."""
     for attempt in range(policy.attempts):
         try:
             return create()
         except Exception as exc:  # noqa: BLE001 - classified just below, the rest re-raised
-            wait = wait_for(exc, policy, attempt)
+            wait = classifier.wait_for(exc, policy, attempt)
             if wait is None:
                 raise
-            if attempt + 1 >= policy.attempts:
-                found = with_retries(policy, find_existing, f"{what} (lookup)", sleep)
-                if found is not None:
-                    return found
-                raise _gave_up(what, exc, policy) from exc
-            log.info(
-                "GitHub %s: %s, checking whether it was created, then retrying in %.1fs",
-                what,
-                describe(exc),
-                wait,
-            )
-            sleep(wait)
-            found = with_retries(policy, find_existing, f"{what} (lookup)", sleep)
+            last = attempt + 1 >= policy.attempts
+            if not last:
+                log.info(
+                    "%s %s: %s, checking whether it happened, then retrying in %.1fs",
+                    classifier.name,
+                    what,
+                    classifier.describe(exc),
+                    wait,
+                )
+                sleep(wait)
+            found = with_retries(policy, find_existing, f"{what} (lookup)", sleep, classifier)
             if found is not None:
                 return found
+            if last:
+                raise gave_up(what, exc, policy, classifier) from exc
     raise AssertionError("unreachable")
 
 
-def _gave_up(what: str, exc: Exception, policy: RetryPolicy) -> UnavailableError:
+def gave_up(
+    what: str, exc: Exception, policy: RetryPolicy, classifier: Classifier = GITHUB
+) -> UnavailableError:
+    name = classifier.name
     return UnavailableError(
-        f"GitHub {what} failed {policy.attempts} times ({describe(exc)}): GitHub seems unavailable; "
-        "try again later (nothing was duplicated)"
+        f"{name} {what} failed {policy.attempts} times ({classifier.describe(exc)}): {name} seems "
+        "unavailable; try again later (nothing was duplicated)"
     )

@@ -1,19 +1,19 @@
-"""Pull requests as the tools see them: the rules around opening one, listing, and following its state.
-
-Order of `open_pull_request`: check the arguments; return the open pull request of the same signature
-if there is one (dedup comes before anything else, so repeats are safe); check the branch exists and no
-open pull request uses it; enforce the caps; compose the body (caller's text + evidence + marker); scan
-the diff and the text for secrets; push; create (retried without duplicates); record it; link the
-memory finding.
+"""Pull requests as the tools see them: the rules around opening one, listing, following its state,
+commenting impact verdicts, and muting the signature of a pull request closed without merging.
 
 A *run* is the life of one service, which the server creates once per lifespan: under stdio that is
 the process a nightly job starts, so `max_prs_per_run` bounds what one night can open (opens are
-counted in pulls.db under the service's run id). `max_open_prs` is counted live, across runs. Opens are
-serialised by a lock, so two concurrent calls of one run cannot both pass the dedup check or the caps.
+counted in pulls.db under the service's run id). `max_open_prs` is counted live, across runs. Both are
+checked and a place reserved in one transaction of pulls.db (ledger.py), so they hold across every
+process sharing the data dir; within a process, opens are also serialised by a lock.
 
-The service composes; the parts live in their own modules: argument checks (arguments.py), which
-provider serves a repo (provider_choice.py, over providers/registry.py), memory links and the sync
-(memory_link.py), merges and reverts (merger.py, run in one worker thread under the same lock).
+With the `dry_run` setting nothing is written outside the data dir: opens, merges, reverts and verdict
+comments report what they would do (`dry_run: true` in their results).
+
+The service composes; the parts live in their own modules: the open rules (opener.py), argument checks
+(arguments.py), which provider serves a repo (provider_choice.py, over providers/registry.py), memory
+links and the sync (memory_link.py), merges and reverts (merger.py, run in one worker thread under the
+same lock), verdict comments (verdict_comment.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -32,10 +32,8 @@ from ..insights.impact import MergedFix
 from ..memory.store import MemoryStore
 from ..support.paging import decode_cursor, encode_cursor
 from ..support.problems import NotFoundError, ToolInputError, UnavailableError
-from . import git
-from .arguments import MAX_BODY, branch_commit, check_branch, check_signature, check_text
-from .evidence import evidence_for
-from .marker import marker
+from .ledger import PullLedger
+from .marker import BRANCH_PREFIX
 from .memory_link import MemoryLink
 from .merge_audit import MergeAudit
 from .merge_config import AutoMergePolicy
@@ -49,14 +47,16 @@ from .models import (
     StateFilter,
     Status,
     SyncResult,
+    VerdictPost,
 )
+from .opener import Opener
 from .provider_choice import ProviderChoice
-from .providers.base import PullDraft, PullProvider
+from .providers.base import PullProvider
 from .providers.local import LocalProvider, utc_text
 from .providers.registry import ProviderContext, ProviderSettings
 from .records import PullRecords
 from .retry import RetryPolicy
-from .secret_scan import refuse_if_secrets, scan_diff, scan_text
+from .verdict_comment import ImpactVerdict, verdict_comment
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ class PullSettings(Protocol):
     pr_provider: str  # "auto", "local" or a name in providers/registry.py
     max_prs_per_run: int
     max_open_prs: int
+    dry_run: bool  # write nothing outside the data dir: say what would be done
     now: datetime | None
 
     def provider_settings(self, name: str) -> ProviderSettings:
@@ -85,14 +86,19 @@ class PullRequestService:
         retry: RetryPolicy | None = None,
         provider_timeout: int = 15,
         provider_write_spacing: float | None = 1.0,
+        mute: Callable[[str, str], None] | None = None,
     ):
+        """`mute(signature, reason)` mutes a signature whose pull request was closed without merging;
+        default: tools/memory/mutes.mute_signature through the error store (none without `errors`)."""
         self.settings = settings
         self.run_id = uuid.uuid4().hex[:12]
         self.records = PullRecords(settings.data_dir / "pulls.db")
+        self.ledger = PullLedger(self.records.path)
         self.audit = MergeAudit(self.records.path)
         self.local = LocalProvider(self.records, settings.data_dir, self.now)
         self._memory = memory_store
         self._errors = errors
+        self._mute = mute or (self._default_mute if errors is not None else None)
         retry = retry or RetryPolicy()
 
         def context(provider_settings: ProviderSettings) -> ProviderContext:
@@ -108,6 +114,16 @@ class PullRequestService:
 
         self.providers = ProviderChoice(settings, self.local, context)
         self.memory_link = MemoryLink(self.records, memory_store)
+        self.opener = Opener(
+            settings,
+            self.records,
+            self.ledger,
+            self.providers,
+            self.memory_link,
+            errors,
+            self.run_id,
+            self.now,
+        )
         self.merger = Merger(
             self.records, self.audit, self.provider_for, self.now, settings.data_dir, self.run_id
         )
@@ -150,106 +166,78 @@ class PullRequestService:
         draft: bool = True,
         labels: list[str] | None = None,
     ) -> OpenedPullRequest:
+        """See opener.py: dedup (signature, branch, same diff), checks, caps reserved in pulls.db, create."""
         cfg = self.repo_config(repo)
-        signature = check_signature(signature)
-        title, body, all_labels = check_text(title, body, labels or [])
-        check_branch(cfg, branch)
-        provider = self.provider_for(cfg)
         async with self._lock:
-            existing = await asyncio.to_thread(self._find_open, provider, cfg, signature)
-            if existing is not None:
-                note = f"an open pull request for signature {signature} already exists: returned it unchanged"
-                return await self._deduplicated(provider, existing, finding_id, note)
-            head_sha = await branch_commit(cfg, branch, "the fix branch")
-            await branch_commit(cfg, cfg.default_branch, "the default branch")
-            existing = await asyncio.to_thread(provider.find_open_by_head, cfg, branch)
-            if existing is not None:
-                note = f"an open pull request from branch {branch!r} already exists: returned it unchanged"
-                return await self._deduplicated(provider, existing, finding_id, note)
-            await asyncio.to_thread(self._check_caps, provider)
-            memory_note = await self.memory_link.check_finding(finding_id)
-            evidence = await evidence_for(self._errors() if self._errors else None, signature)
-            full_body = f"{body}\n\n{evidence.markdown}\n\n{marker(signature, finding_id)}\n"
-            if len(full_body) > MAX_BODY:
-                raise ToolInputError(
-                    f"the body with its evidence section has {len(full_body)} characters, more than "
-                    f"{MAX_BODY}: shorten the body"
-                )
-            diff = await asyncio.to_thread(git.diff_against, cfg.path, cfg.default_branch, branch)
-            if not diff.strip():
-                raise ToolInputError(
-                    f"branch {branch!r} has no changes against {cfg.default_branch!r}: commit the fix on the branch first"
-                )
-            refuse_if_secrets(
-                scan_diff(diff) + scan_text(title, "title") + scan_text(full_body, "pull request body")
+            return await self.opener.open(
+                cfg, branch, title, body, signature, finding_id, draft, labels or []
             )
-            pushed_to = await asyncio.to_thread(provider.push, cfg, branch)
-            draft_pr = PullDraft(
-                cfg, branch, head_sha, title, full_body, signature, finding_id, draft, all_labels
-            )
-            created = await asyncio.to_thread(provider.create, draft_pr, self.run_id)
-            if not provider.keeps_own_records:
-                created = created.model_copy(update={"finding_id": created.finding_id or finding_id})
-                await asyncio.to_thread(self.records.record, provider.name, created, self.run_id, head_sha)
-            log.info("opened pull request #%d in %s for signature %s", created.number, cfg.name, signature)
-            updated, link_note = await self.memory_link.link(
-                provider.name, created, [finding_id] if finding_id else []
-            )
-        return OpenedPullRequest(
-            pull_request=created,
-            provider=provider.name,
-            deduplicated=False,
-            pushed_to=pushed_to,
-            evidence_included=evidence.known,
-            memory_updated=updated,
-            note=" ".join(n for n in (memory_note, link_note) if n) or None,
-        )
 
-    def _find_open(self, provider: PullProvider, cfg: RepoConfig, signature: str) -> PullRequest | None:
-        """Our own record first (a forge's listings can lag behind a just-created pull request), then the provider."""
-        for known in self.records.open_with_signature(provider.name, cfg.name, signature):
+    # -- verdicts on pull requests and mutes of closed ones --------------------------------------------
+
+    async def post_verdict(self, repo: str, number: int, verdict: ImpactVerdict) -> VerdictPost:
+        """Comment a measure_impact verdict on #number, once per change of the verdict (pulls.db keeps the
+        last one posted); a dry run only says what it would post."""
+        cfg = self.repo_config(repo)
+        provider = self.provider_for(cfg)
+        text = verdict_comment(verdict)
+
+        def result(posted: bool, note: str) -> VerdictPost:
+            return VerdictPost(
+                repo=cfg.name,
+                number=number,
+                verdict=verdict.verdict,
+                text=text,
+                posted=posted,
+                dry_run=self.settings.dry_run,
+                note=note,
+            )
+
+        if self.settings.dry_run:
+            return result(False, f"dry run: this comment would be posted on #{number} unless already posted")
+        async with self._lock:
+            claimed, previous = await asyncio.to_thread(
+                self.ledger.claim_verdict,
+                provider.name,
+                cfg.name,
+                number,
+                verdict.verdict,
+                text,
+                utc_text(self.now()),
+            )
+            if not claimed:
+                return result(
+                    False, f"verdict {verdict.verdict!r} was already posted on #{number}: nothing posted"
+                )
             try:
-                live = provider.get(cfg, known.number)
-            except NotFoundError:
-                continue
-            if live.status == "open":
-                return live
-        return provider.find_open_by_signature(cfg, signature)
+                await asyncio.to_thread(provider.comment, cfg, number, text)
+            except BaseException:
+                await asyncio.to_thread(
+                    self.ledger.restore_verdict, provider.name, cfg.name, number, previous
+                )
+                raise
+        before = f" (was {previous[0]!r})" if previous else ""
+        return result(True, f"posted verdict {verdict.verdict!r}{before} on #{number}")
 
-    async def _deduplicated(
-        self, provider: PullProvider, existing: PullRequest, finding_id: str | None, note: str
-    ) -> OpenedPullRequest:
-        updated = False
-        if finding_id:
-            existing = existing.model_copy(update={"finding_id": existing.finding_id or finding_id})
-            updated, link_note = await self.memory_link.link(provider.name, existing, [finding_id])
-            note = f"{note}. {link_note}" if link_note else note
-        return OpenedPullRequest(
-            pull_request=existing,
-            provider=provider.name,
-            deduplicated=True,
-            evidence_included=False,
-            memory_updated=updated,
-            note=note,
-        )
+    def _closed_unmerged(self, provider: str, pull: PullRequest) -> list[str]:
+        """Mute the signatures a pull request closed without merging fixed (its own and linked ones)."""
+        if self._mute is None or pull.head.startswith(f"{BRANCH_PREFIX}revert-"):
+            return []
+        linked = self.ledger.linked_signatures(provider, pull.repo, pull.number)
+        signatures = list(dict.fromkeys(([pull.signature] if pull.signature else []) + linked))
+        for signature in signatures:
+            self._mute(signature, f"PR #{pull.number} closed without merging")
+        return signatures
 
-    def _check_caps(self, provider: PullProvider) -> None:
-        per_run = self.settings.max_prs_per_run
-        opened = self.records.opened_in_run(self.run_id)
-        if opened >= per_run:
-            raise ToolInputError(
-                f"refused: this run already opened {opened} pull request(s), the cap max_prs_per_run={per_run}. "
-                "Nothing was pushed. Remember the finding so a later night can open it, or raise max_prs_per_run "
-                "in the config (SELF_IMPROVER_MAX_PRS_PER_RUN) if a person agrees"
-            )
-        cap = self.settings.max_open_prs
-        open_now = provider.count_open(self.providers.served(provider))
-        if open_now >= cap:
-            raise ToolInputError(
-                f"refused: {open_now} self-improver pull request(s) are open, the cap max_open_prs={cap}. Nothing "
-                "was pushed. Wait until reviewers merge or close some (see list_pull_requests), or raise "
-                "max_open_prs in the config (SELF_IMPROVER_MAX_OPEN_PRS) if a person agrees"
-            )
+    def _default_mute(self, signature: str, reason: str) -> None:
+        """tools/memory/mutes.mute_signature for `mute_days` (30 when the settings have none)."""
+        if self._errors is None:
+            return
+        from ..memory.mutes import mute_signature
+
+        now = self.now()
+        days = int(getattr(self.settings, "mute_days", 30))
+        mute_signature(self._errors().signatures, signature, reason, now + timedelta(days=days), now)
 
     # -- list and sync -------------------------------------------------------------------------------
 
@@ -306,7 +294,7 @@ class PullRequestService:
 
     async def sync_pull_requests(self, repo: str | None = None) -> SyncResult:
         """Read the current state of our pull requests and record changes in memory (pr_status)."""
-        return await self.memory_link.sync(self._repos(repo), self.provider_for)
+        return await self.memory_link.sync(self._repos(repo), self.provider_for, self._closed_unmerged)
 
     async def merged_pull_requests(self, since: datetime | str) -> list[MergedPullRequest]:
         """Pull requests merged at or after `since` (after a sync), for the nightly impact checks."""
@@ -361,7 +349,8 @@ class PullRequestService:
         """Merge #number when the auto-merge policy allows it, else explain each failed rule; audited."""
         async with self._lock:
             cfg = self.repo_config(repo)
-            result = await asyncio.to_thread(self.merger.merge, cfg, number, policy, actor)
+            dry = self.settings.dry_run
+            result = await asyncio.to_thread(self.merger.merge, cfg, number, policy, actor, dry)
             if not result.merged:
                 return result
             try:  # let the sync write pr_status='merged' into the linked findings
@@ -376,7 +365,8 @@ class PullRequestService:
         """Open `self-improver/revert-<number>` for a pull request we merged whose verdict is worse."""
         async with self._lock:
             cfg = self.repo_config(repo)
-            return await asyncio.to_thread(self.merger.open_revert, cfg, number, verdict, actor)
+            dry = self.settings.dry_run
+            return await asyncio.to_thread(self.merger.open_revert, cfg, number, verdict, actor, dry)
 
     async def revert_if_worse(
         self, repo: str, number: int, verdict: VerdictLike, actor: str = "self-improver"
@@ -386,7 +376,8 @@ class PullRequestService:
             return None
         async with self._lock:
             cfg = self.repo_config(repo)
-            return await asyncio.to_thread(self.merger.revert_if_worse, cfg, number, verdict, actor)
+            dry = self.settings.dry_run
+            return await asyncio.to_thread(self.merger.revert_if_worse, cfg, number, verdict, actor, dry)
 
     def merge_audit(self) -> MergeAudit:
         """Every merge attempt and revert (merge_audit in pulls.db): `.entries(repo=, number=, ...)`."""

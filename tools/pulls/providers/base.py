@@ -98,6 +98,9 @@ class PullProvider(Protocol):
     ) -> list[PullRequest]:
         """Self-improver pull requests, newest first, numbered below `before_number`."""
 
+    def comment(self, repo: RepoConfig, number: int, body: str) -> None:
+        """Add a comment to the pull request's conversation (a verdict); never posts it twice on retry."""
+
     def close(self) -> None:
         """Release connections."""
 

@@ -303,6 +303,19 @@ class GitHubProvider:
 
         return [self.get(repo, n) for n in self._call(numbers, "list pull requests", repo)]
 
+    def comment(self, repo: RepoConfig, number: int, body: str) -> None:
+        """POST /issues/{n}/comments; after a transient failure the comments are read before re-sending."""
+        issue = self._repo(repo).get_issue(number)  # lazy: no request yet
+
+        def existing() -> object | None:
+            return next((c for c in issue.get_comments() if c.body == body), None)
+
+        with self._reaching_github("comment on the pull request"):
+            try:
+                create_once(self.policy, lambda: issue.create_comment(body), existing, "comment", self._sleep)
+            except GithubException as exc:
+                raise self._problem(exc, f"comment on pull request #{number}", repo) from exc
+
     def close(self) -> None:
         self._client.close()
 

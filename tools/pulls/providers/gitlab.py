@@ -25,12 +25,12 @@ from ...errors.redact import redact_secrets
 from ...support.problems import NotFoundError, ToolInputError, UnavailableError
 from .. import git
 from ..marker import LABEL, is_ours, parse_marker
-from ..models import Checks, PullRequest, StateFilter
-from ..retry import RetryPolicy, Sleep
+from ..models import PullRequest, StateFilter
+from ..retry import RetryPolicy, Sleep, create_once, with_retries
 from .base import MergeOutcome, MergeSnapshot, PullDraft
 from .gitlab_client import (
+    GITLAB,
     GitLabClient,
-    create_once,
     describe,
     git_auth,
     problem,
@@ -38,18 +38,18 @@ from .gitlab_client import (
     push_hint,
     status_of,
     web_base,
-    with_retries,
 )
 from .gitlab_merge import (
     draft_title,
     file_changes,
+    head_checks,
     label_names,
     mergeability,
     merged_sha,
     mr_status,
-    pipeline_checks,
     pull_request,
     read_diffs,
+    same_note,
 )
 
 T = TypeVar("T")
@@ -92,7 +92,7 @@ class GitLabProvider:
         """`call()` with retries, GitLab's failures turned into messages that say what to do."""
         with self._reaching_gitlab(what):
             try:
-                return with_retries(self.policy, call, what, self._sleep)
+                return with_retries(self.policy, call, what, self._sleep, GITLAB)
             except GitlabError as exc:
                 raise self._problem(exc, what, repo) from exc
 
@@ -157,20 +157,9 @@ class GitLabProvider:
 
     # -- merge requests ------------------------------------------------------------------------------
 
-    def _checks(self, project: Project, mr: dict[str, Any]) -> Checks:
-        """The pipeline of exactly the head commit: the MR's head_pipeline, else the newest for its sha."""
-        head = mr.get("sha")
-        pipeline = mr.get("head_pipeline")
-        if isinstance(pipeline, dict) and head and pipeline.get("sha") == head:
-            return pipeline_checks(pipeline.get("status"))
-        if not head:
-            return "none"
-        found = project.pipelines.list(sha=head, order_by="id", sort="desc", per_page=1, get_all=False)
-        return pipeline_checks(found[0].attributes.get("status") if found else None)
-
     def _model(self, repo: RepoConfig, project: Project, mr: dict[str, Any]) -> PullRequest:
         web = f"{self.base_url}/{project_path(repo)}/-/merge_requests/{mr['iid']}"
-        return pull_request(repo.name, mr, self._checks(project, mr), web)
+        return pull_request(repo.name, mr, head_checks(project, mr), web)
 
     def _read(self, project: Project, number: int) -> dict[str, Any]:
         return dict(project.mergerequests.get(number).attributes)
@@ -273,7 +262,7 @@ class GitLabProvider:
 
         with self._reaching_gitlab("create the merge request"):
             try:
-                mr = create_once(self.policy, send, existing, "create the merge request", self._sleep)
+                mr = create_once(self.policy, send, existing, "create the merge request", self._sleep, GITLAB)
             except GitlabError as exc:
                 # 409: "Another open merge request already exists for this source branch"
                 found = (
@@ -305,6 +294,16 @@ class GitLabProvider:
             return chosen
 
         return [self.get(repo, n) for n in self._call(numbers, "list merge requests", repo)]
+
+    def comment(self, repo: RepoConfig, number: int, body: str) -> None:
+        """A note on the merge request; after a transient failure its notes are read before re-sending."""
+        notes = self._project(repo).mergerequests.get(number, lazy=True).notes
+        send, existing = lambda: notes.create({"body": body}), lambda: same_note(notes, body)
+        with self._reaching_gitlab("comment on the merge request"):
+            try:
+                create_once(self.policy, send, existing, "comment", self._sleep, GITLAB)
+            except GitlabError as exc:
+                raise self._problem(exc, f"comment on merge request !{number}", repo) from exc
 
     def close(self) -> None:
         self._client.session.close()
@@ -374,7 +373,9 @@ class GitLabProvider:
 
         with self._reaching_gitlab("merge the merge request"):
             try:
-                mr = create_once(self.policy, send, merged_meanwhile, "merge the merge request", self._sleep)
+                mr = create_once(
+                    self.policy, send, merged_meanwhile, "merge the merge request", self._sleep, GITLAB
+                )
             except GitlabError as exc:
                 if status_of(exc) in (405, 406, 409, 422):
                     raise ToolInputError(

@@ -1,4 +1,4 @@
-"""The GitLab client, and retries for its calls with the rules of `retry.py` (RetryPolicy, look up before re-sending a create).
+"""The GitLab client, and what its failures mean for `retry.py` (the GITLAB classifier: RetryPolicy, look up before re-sending a create).
 
 python-gitlab's own retrying is switched off for every request: it sleeps as long as a 429 asks
 (an hour, if GitLab says so) and re-sends a POST after a 5xx, which can open a second merge request.
@@ -10,12 +10,10 @@ client records them per thread and attaches them to the error it raises.
 from __future__ import annotations
 
 import base64
-import logging
 import threading
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import gitlab
 import requests
@@ -23,10 +21,7 @@ from gitlab.exceptions import GitlabAuthenticationError, GitlabError, GitlabHttp
 
 from ...code.repo_config import RepoConfig
 from ...support.problems import NotFoundError, ToolInputError, UnavailableError
-from ..retry import RetryPolicy, Sleep
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
+from ..retry import Classifier, RetryPolicy
 
 
 def project_path(repo: RepoConfig) -> str:
@@ -109,7 +104,7 @@ def header_of(exc: BaseException, name: str) -> str | None:
     return None
 
 
-def describe(exc: BaseException) -> str:
+def describe(exc: Exception) -> str:
     if not isinstance(exc, GitlabError):
         return type(exc).__name__
     message = exc.error_message
@@ -136,7 +131,7 @@ def push_hint(text: str, has_token: bool) -> str:
     )
 
 
-def wait_for(exc: BaseException, policy: RetryPolicy, attempt: int) -> float | None:
+def wait_for(exc: Exception, policy: RetryPolicy, attempt: int) -> float | None:
     """Seconds to wait before trying again, or None when `exc` is not worth retrying."""
     if isinstance(exc, requests.ConnectionError | requests.Timeout):
         return policy.backoff(attempt)
@@ -161,58 +156,7 @@ def wait_for(exc: BaseException, policy: RetryPolicy, attempt: int) -> float | N
     return asked
 
 
-def with_retries(policy: RetryPolicy, call: Callable[[], T], what: str, sleep: Sleep = time.sleep) -> T:
-    """`call()` with retries on transient failures (429, 5xx, dropped connections); others propagate."""
-    for attempt in range(policy.attempts):
-        try:
-            return call()
-        except Exception as exc:  # noqa: BLE001 - classified just below, the rest re-raised
-            wait = wait_for(exc, policy, attempt)
-            if wait is None:
-                raise
-            if attempt + 1 >= policy.attempts:
-                raise gave_up(what, exc, policy) from exc
-            log.info("GitLab %s: %s, retrying in %.1fs", what, describe(exc), wait)
-            sleep(wait)
-    raise AssertionError("unreachable")
-
-
-def create_once(
-    policy: RetryPolicy,
-    create: Callable[[], T],
-    find_existing: Callable[[], T | None],
-    what: str,
-    sleep: Sleep = time.sleep,
-) -> T:
-    """Create something at most once: after a transient failure, look it up before sending again."""
-    for attempt in range(policy.attempts):
-        try:
-            return create()
-        except Exception as exc:  # noqa: BLE001 - classified just below, the rest re-raised
-            wait = wait_for(exc, policy, attempt)
-            if wait is None:
-                raise
-            if attempt + 1 < policy.attempts:
-                log.info(
-                    "GitLab %s: %s, checking whether it happened, then retrying in %.1fs",
-                    what,
-                    describe(exc),
-                    wait,
-                )
-                sleep(wait)
-            found = with_retries(policy, find_existing, f"{what} (lookup)", sleep)
-            if found is not None:
-                return found
-            if attempt + 1 >= policy.attempts:
-                raise gave_up(what, exc, policy) from exc
-    raise AssertionError("unreachable")
-
-
-def gave_up(what: str, exc: BaseException, policy: RetryPolicy) -> UnavailableError:
-    return UnavailableError(
-        f"GitLab {what} failed {policy.attempts} times ({describe(exc)}): GitLab seems unavailable; "
-        "try again later (nothing was duplicated)"
-    )
+GITLAB = Classifier("GitLab", wait_for, describe)  # retry.with_retries / create_once with GitLab's rules
 
 
 def problem(exc: GitlabError, what: str, repo: RepoConfig, detail: str, has_token: bool) -> Exception:

@@ -165,3 +165,20 @@ def read_diffs(
         if isinstance(answer, dict) and answer.get("overflow"):
             return entries[:limit], True
     return entries[:limit], len(entries) > limit
+
+
+def head_checks(project: Any, mr: Mapping[str, Any]) -> Checks:
+    """The pipeline of exactly the head commit: the MR's head_pipeline, else the newest for its sha."""
+    head = mr.get("sha")
+    pipeline = mr.get("head_pipeline")
+    if isinstance(pipeline, dict) and head and pipeline.get("sha") == head:
+        return pipeline_checks(pipeline.get("status"))
+    if not head:
+        return "none"
+    found = project.pipelines.list(sha=head, order_by="id", sort="desc", per_page=1, get_all=False)
+    return pipeline_checks(found[0].attributes.get("status") if found else None)
+
+
+def same_note(notes: Any, body: str) -> Any | None:
+    """A note of the merge request with exactly `body` (a comment that went through before a failure)."""
+    return next((n for n in notes.list(iterator=True, per_page=100) if n.body == body), None)

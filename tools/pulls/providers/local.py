@@ -15,6 +15,7 @@ from ...code.repo_config import RepoConfig
 from ...support.git_runner import redact_remote
 from ...support.problems import NotFoundError, ToolInputError
 from .. import git, scratch_repo
+from ..ledger import PullLedger
 from ..models import Checks, PullRequest, StateFilter, Status
 from ..records import PullRecords
 from .base import MergeOutcome, MergeSnapshot, PullDraft, statuses_for
@@ -32,6 +33,7 @@ class LocalProvider:
 
     def __init__(self, records: PullRecords, data_dir: Path, now: Callable[[], datetime]):
         self.records = records
+        self.ledger = PullLedger(records.path)  # its comments
         self.remotes_dir = data_dir / "remotes"
         self._now = now
 
@@ -106,6 +108,13 @@ class LocalProvider:
         merged_at = at if state == "merged" else None
         self.records.set_fields(PROVIDER, repo.name, number, state=state, merged_at=merged_at, updated_at=at)
         return self.get(repo, number)
+
+    def comment(self, repo: RepoConfig, number: int, body: str) -> None:
+        self.get(repo, number)
+        self.ledger.add_comment(PROVIDER, repo.name, number, body, utc_text(self._now()))
+
+    def comments(self, repo: RepoConfig, number: int) -> list[str]:
+        return self.ledger.comments(PROVIDER, repo.name, number)
 
     def close(self) -> None:
         return None
