@@ -128,7 +128,8 @@ async def run_nightly_async(settings: Settings, **options: Unpack[NightOptions])
     seen = observers or Observers()
     pinned = _aware(now or settings.now)
     run_now = pinned or datetime.now(UTC)
-    settings = settings.model_copy(update={"now": run_now})  # every step sees the same clock
+    # every step sees the same clock; a dry run makes every writing tool only say what it would do
+    settings = settings.model_copy(update={"now": run_now, "dry_run": settings.dry_run or dry_run})
     night = run_now.astimezone(ZoneInfo(settings.timezone)).date()
     records = RunRecords.in_dir(settings.data_dir)
     lock = NightlyLock.in_dir(settings.data_dir)

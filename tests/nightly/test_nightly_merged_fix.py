@@ -14,6 +14,16 @@ from self_improver.tools.nightly.runs import RunRecords
 MERGED_AT = "2026-02-12T12:00:00Z"
 
 
+def _comments(settings, number: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """The comments the local provider holds on the pull request, as a reviewer would read them."""
+    app = AppResources.from_settings(settings)
+    try:
+        repo = app.pulls.repo_config("worker")
+        return app.pulls.provider_for(repo).comments(repo, number)  # type: ignore[no-any-return]
+    finally:
+        app.pulls.close()
+
+
 async def test_a_merged_fix_resolves_its_signature_and_gets_a_verdict(
     night_settings, worker_repo: Path
 ) -> None:
@@ -64,8 +74,14 @@ async def test_a_merged_fix_resolves_its_signature_and_gets_a_verdict(
     assert "Open: 0" in report  # merged, so no longer open
     assert "PR #1" in (result.report_path.parent / "nightly-2026-02-16-failure-rate.svg").read_text()
 
+    assert f"Comment on the PR: posted verdict {verdict!r} on #{number}." in report
+    assert len(_comments(tonight, number)) == 1
+
     again = await run_nightly_async(tonight)  # a second run the same night does not re-mark it
     assert again.counts["resolved"] == 0 and again.counts["verdicts"] == 1
+    comments = _comments(tonight, number)  # nor comment the same verdict again
+    assert len(comments) == 1 and f"self-improver:verdict={verdict}" in comments[0]
+    assert "was already posted" in again.report_path.read_text()
     assert [r.outcome for r in RunRecords.in_dir(tonight.data_dir).recent()] == ["ok", "ok"]
 
     # The same verdict from the tool with the pull request's number alone: its merge time and signature

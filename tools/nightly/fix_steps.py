@@ -106,9 +106,19 @@ async def _verdict(night: Night, pull: MergedPullRequest) -> VerdictRow:
         row.problem = str(exc)
         return row
     row.memory_note = row.result.memory_note
+    row.comment_note = await _comment(night, pull, row.result)
     if row.result.verdict == "worse":
         row.revert_note = await _revert(night, pull, row.result)
     return row
+
+
+async def _comment(night: Night, pull: MergedPullRequest, result: ImpactResult) -> str:
+    """The verdict where the reviewers are: a comment on the fix's pull request, once per change."""
+    try:
+        post = await night.app.pulls.post_verdict(pull.repo, pull.number, result)
+    except (ToolInputError, UnavailableError) as exc:
+        return f"verdict not commented on PR #{pull.number}: {exc}"
+    return post.note or ("posted" if post.posted else "not posted")
 
 
 async def _revert(night: Night, pull: MergedPullRequest, result: ImpactResult) -> str:

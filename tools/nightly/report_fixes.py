@@ -45,7 +45,8 @@ def verdicts_section(data: NightData) -> list[str]:
         lines.append("")
         for v in measured:
             assert v.result is not None
-            note = "".join(f" {n}" for n in (v.memory_note, v.revert_note) if n)
+            comment = f"Comment on the PR: {v.comment_note}." if v.comment_note else None
+            note = "".join(f" {n}" for n in (v.memory_note, v.revert_note, comment) if n)
             if v.result.verdict == "inconclusive":
                 note += " The signature stays open."
             lines.append(f"- PR #{v.pull.number} ({v.pull.repo}): {v.result.reason}{note}")
