@@ -16,7 +16,6 @@ from pull_requests.git_setup import TOKEN, UserRepo
 from self_improver.server.app import build_server
 from self_improver.server.config import Settings
 from self_improver.tools.code.repo_config import RepoConfig
-from self_improver.tools.pulls import merge_policy, merger
 from self_improver.tools.pulls.models import PullRequest, StateFilter
 from self_improver.tools.pulls.providers import registry
 from self_improver.tools.pulls.providers.registry import ProviderContext, ProviderSpec
@@ -198,5 +197,3 @@ def test_the_policy_loads_without_git_providers_or_the_merger() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
-    assert merge_policy.revert_if_worse is merger.revert_if_worse  # the older import still works
-    assert merge_policy.MergeResult is merger.MergeResult

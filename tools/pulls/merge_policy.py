@@ -26,7 +26,6 @@ its provider, merging exactly the evaluated head, auditing, reverting) is `merge
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -217,21 +216,3 @@ def evaluate_merge_policy(policy: AutoMergePolicy, facts: PullFacts) -> PolicyEv
         ]
     failed = [r.rule for r in rules if not r.passed]
     return PolicyEvaluation(allowed=not failed, failed=failed, rules=rules)
-
-
-# Names that used to live here and moved to merger.py / merge_audit.py; loaded on first use so this
-# module stays pure (and free of import cycles). New code imports them from their modules.
-_MOVED = {
-    "MergeResult": "merger",
-    "VerdictLike": "merger",
-    "revert_if_worse": "merger",
-    "MergeAuditEntry": "merge_audit",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED:
-        from importlib import import_module
-
-        return getattr(import_module(f"{__package__}.{_MOVED[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

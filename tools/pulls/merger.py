@@ -341,16 +341,3 @@ def _revert_body(
         + f"- merge audit entry: {merged.id}\n\nMerge this to undo the change; nothing is merged "
         f"automatically.\n\n{marker(signature) if signature else ''}\n"
     )
-
-
-class _RevertingService(Protocol):
-    async def revert_if_worse(
-        self, repo: str, number: int, verdict: VerdictLike, actor: str = "self-improver"
-    ) -> OpenedPullRequest | None: ...
-
-
-async def revert_if_worse(
-    service: _RevertingService, repo: str, number: int, verdict: VerdictLike, actor: str = "self-improver"
-) -> OpenedPullRequest | None:
-    """Older spelling of `PullRequestService.revert_if_worse` (the nightly job still calls this one)."""
-    return await service.revert_if_worse(repo, number, verdict, actor=actor)
