@@ -47,7 +47,7 @@ def verdicts_section(data: NightData) -> list[str]:
             assert v.result is not None
             comment = f"Comment on the PR: {v.comment_note}." if v.comment_note else None
             note = "".join(f" {n}" for n in (v.memory_note, v.revert_note, comment) if n)
-            if v.result.verdict == "inconclusive":
+            if v.result.verdict == "inconclusive" and "stays open" not in v.result.reason:
                 note += " The signature stays open."
             lines.append(f"- PR #{v.pull.number} ({v.pull.repo}): {v.result.reason}{note}")
         lines.append("")
