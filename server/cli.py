@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli_ingest import cmd_collect, cmd_ingest
-from .cli_nightly import add_nightly_parsers, cmd_deploy, cmd_nightly
+from .cli_nightly import add_nightly_parsers, cmd_deploy, cmd_nightly, command_group
 from .config import Settings, load_settings
 from .version import package_version
 
@@ -134,8 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_nightly_parsers(sub, common)
 
-    telemetry = sub.add_parser("telemetry", help="check how your task table reads")
-    telemetry_sub = telemetry.add_subparsers(dest="telemetry_command", required=True)
+    telemetry_sub = command_group(sub, "telemetry", "check how your task table reads")
     check = telemetry_sub.add_parser(
         "check",
         parents=[common],
@@ -146,8 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    config = sub.add_parser("config", help="inspect configuration")
-    config_sub = config.add_subparsers(dest="config_command", required=True)
+    config_sub = command_group(sub, "config", "inspect configuration")
     config_sub.add_parser("show", parents=[common], help="print the effective settings, secrets masked")
     return parser
 

@@ -13,6 +13,11 @@ from typing import Any
 from .config import Settings
 
 
+def command_group(sub: Any, name: str, help: str) -> Any:
+    """`self-improver NAME SUBCOMMAND`: the parser's subcommands, chosen one in `args.NAME_command`."""
+    return sub.add_parser(name, help=help).add_subparsers(dest=f"{name}_command", required=True)
+
+
 def add_nightly_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     nightly = sub.add_parser(
         "nightly",
@@ -39,8 +44,7 @@ def add_nightly_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "notification; the report says what would have been done",
     )
 
-    deploy = sub.add_parser("deploy", help="record and list when releases went live")
-    deploy_sub = deploy.add_subparsers(dest="deploy_command", required=True)
+    deploy_sub = command_group(sub, "deploy", "record and list when releases went live")
     record = deploy_sub.add_parser(
         "record",
         parents=[common],

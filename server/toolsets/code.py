@@ -13,7 +13,7 @@ from ...tools.code.models import CheckResult, CodeSearch, Edit, PatchResult, Sou
 from ..context import progress_reporter, resources
 from ..lazy import lazy_import
 from ..registry import READ_ONLY, WRITE_ADDITIVE, WRITE_IDEMPOTENT, Toolset
-from .params import FilePath, Limit, RepoName, Signature
+from .params import Branch, FilePath, Limit, RepoName, Signature
 
 if TYPE_CHECKING:
     from ...tools.code import checks, patches, source
@@ -135,14 +135,7 @@ async def apply_patch(
 async def run_checks(
     ctx: Context,
     repo: RepoName,
-    branch: Annotated[
-        str,
-        Field(
-            min_length=1,
-            max_length=200,
-            description="The branch apply_patch returned.",
-        ),
-    ],
+    branch: Annotated[Branch, Field(description="The branch apply_patch returned.")],
 ) -> CheckResult:
     """Run the repo's configured test command on a fix branch and report passed, exit code and output.
 

@@ -17,7 +17,7 @@ from ...tools.pulls.merger import MergeResult
 from ...tools.pulls.models import OpenedPullRequest, PullRequestList, StateFilter, SyncResult
 from ..context import resources
 from ..registry import DESTRUCTIVE_REMOTE, READ_ONLY_REMOTE, SYNC_FROM_REMOTE, WRITE_REMOTE, Toolset
-from .params import Cursor, Limit, OptionalRepo, RepoName
+from .params import Branch, Cursor, Limit, OptionalRepo, RepoName
 
 toolset = Toolset(
     "github",
@@ -30,14 +30,7 @@ toolset = Toolset(
 async def open_pull_request(
     ctx: Context,
     repo: RepoName,
-    branch: Annotated[
-        str,
-        Field(
-            min_length=1,
-            max_length=200,
-            description="The fix branch, 'self-improver/<signature>-<slug>'.",
-        ),
-    ],
+    branch: Annotated[Branch, Field(description="The fix branch, 'self-improver/<signature>-<slug>'.")],
     title: Annotated[str, Field(min_length=1, max_length=256, description="One line: what the fix does.")],
     body: Annotated[
         str,

@@ -54,6 +54,7 @@ OptionalRepo = Annotated[
     str | None,
     Field(None, max_length=100, description="Only this configured repo; default all."),
 ]
+Branch = Annotated[str, Field(min_length=1, max_length=200)]  # each tool says which branch it wants
 FilePath = Annotated[
     str,
     Field(min_length=1, max_length=500, description="Path from the repo root, e.g. 'src/app.py'."),

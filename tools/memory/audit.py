@@ -8,13 +8,11 @@ stored as JSON to keep their types.
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..support.local_db import open_local_db
+from ..support.local_db import committing
 from .models import AuditEntry, Scalar
 
 _SCHEMA = """
@@ -32,18 +30,6 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_by_signature ON audit (signature, at);
 CREATE INDEX IF NOT EXISTS audit_by_finding ON audit (finding_id, at);
 """
-
-
-@contextmanager
-def connect(path: Path, schema: str) -> Iterator[sqlite3.Connection]:
-    """A short-lived connection that commits on success; the tables are created on first use."""
-    conn = open_local_db(path)
-    try:
-        conn.executescript(schema)
-        with conn:
-            yield conn
-    finally:
-        conn.close()
 
 
 @dataclass(frozen=True)
@@ -78,7 +64,7 @@ class AuditLog:
         ]
         if not rows:
             return
-        with connect(self.path, _SCHEMA) as conn:
+        with committing(self.path, _SCHEMA) as conn:
             conn.executemany(
                 "INSERT INTO audit (finding_id, signature, actor, action, field, before, after, at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -90,7 +76,7 @@ class AuditLog:
         ids = list(finding_ids)
         marks = ",".join("?" * len(ids))
         where = f"signature = ? OR finding_id IN ({marks})" if ids else "signature = ?"
-        with connect(self.path, _SCHEMA) as conn:
+        with committing(self.path, _SCHEMA) as conn:
             rows = conn.execute(
                 "SELECT id, finding_id, signature, actor, action, field, before, after, at FROM audit "
                 f"WHERE {where} ORDER BY at, id",

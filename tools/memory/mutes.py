@@ -11,12 +11,12 @@ reason (a closed pull request) carry that reason too (`annotate_mutes`).
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 
 from ..errors.signature_marks import Mute
 from ..errors.signature_store import SignatureStore
 from ..support.problems import ToolInputError
+from ..support.threads import in_thread
 from ..telemetry.windows import utc_text
 from .models import Finding, RecallResult
 from .store import MemoryStore
@@ -69,20 +69,6 @@ def mark_noise_sync(
     return updated
 
 
-async def mark_noise(
-    memory: MemoryStore,
-    signatures: SignatureStore,
-    finding_id: str,
-    reason: str | None,
-    mute_days: int,
-    now: datetime,
-    actor: str,
-) -> Finding:
-    return await asyncio.to_thread(
-        mark_noise_sync, memory, signatures, finding_id, reason, mute_days, now, actor
-    )
-
-
 def annotate_mutes_sync(result: RecallResult, signatures: SignatureStore, now: datetime) -> RecallResult:
     """Recalled findings of a muted signature carry the mute's reason and end (`mute_reason`,
     `muted_until`), whoever muted it."""
@@ -103,5 +89,6 @@ def annotate_mutes_sync(result: RecallResult, signatures: SignatureStore, now: d
     return result.model_copy(update={"findings": findings})
 
 
-async def annotate_mutes(result: RecallResult, signatures: SignatureStore, now: datetime) -> RecallResult:
-    return await asyncio.to_thread(annotate_mutes_sync, result, signatures, now)
+# The async forms the MCP tools await: the same work in a worker thread.
+mark_noise = in_thread(mark_noise_sync)
+annotate_mutes = in_thread(annotate_mutes_sync)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .audit import connect
+from ..support.local_db import committing
 from .models import Finding
 
 _SCHEMA = """
@@ -27,24 +27,24 @@ class PendingWrites:
         self.path = path
 
     def put(self, finding: Finding, actor: str, queued_at: str) -> None:
-        with connect(self.path, _SCHEMA) as conn:
+        with committing(self.path, _SCHEMA) as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO pending (id, finding, actor, queued_at) VALUES (?, ?, ?, ?)",
                 (finding.id, finding.model_dump_json(), actor, queued_at),
             )
 
     def all(self) -> list[tuple[Finding, str]]:
-        with connect(self.path, _SCHEMA) as conn:
+        with committing(self.path, _SCHEMA) as conn:
             rows = conn.execute("SELECT finding, actor FROM pending ORDER BY queued_at, id").fetchall()
         return [(Finding.model_validate_json(row[0]), row[1]) for row in rows]
 
     def remove(self, finding_ids: list[str]) -> None:
         if finding_ids:
-            with connect(self.path, _SCHEMA) as conn:
+            with committing(self.path, _SCHEMA) as conn:
                 conn.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in finding_ids])
 
     def count(self) -> int:
         if not self.path.exists():
             return 0
-        with connect(self.path, _SCHEMA) as conn:
+        with committing(self.path, _SCHEMA) as conn:
             return int(conn.execute("SELECT COUNT(*) FROM pending").fetchone()[0])

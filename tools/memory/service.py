@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..support.threads import in_thread
 from .history import finding_history as _history
-from .models import Finding, FindingHistory, RecallResult, RememberResult
+from .models import Finding, FindingHistory, RememberResult
 from .recall import recall as _recall
 from .store import DEFAULT_ACTOR, MemoryStore
 
@@ -27,15 +28,7 @@ async def remember_finding(
     return await asyncio.to_thread(store.remember, finding)
 
 
-async def recall_findings(
-    store: MemoryStore,
-    query: str | None = None,
-    signature: str | None = None,
-    where: dict[str, Any] | None = None,
-    top_k: int = 5,
-    since: str | None = None,
-) -> RecallResult:
-    return await asyncio.to_thread(_recall, store, query, signature, where, top_k, since)
+recall_findings = in_thread(_recall)
 
 
 async def update_finding(

@@ -15,14 +15,13 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..support.local_db import open_local_db
+from ..support.local_db import columns, committing
 
 RUNS_DB = "runs.db"
 OUTCOMES = ("running", "ok", "degraded", "partial", "failed", "crashed", "locked-out")
@@ -93,22 +92,16 @@ def _add_warnings_column(conn: sqlite3.Connection) -> None:
                 raise
 
 
+_SAME_NAMED = "id started_at finished_at outcome night_of pid host report_path error notify".split()
+
+
 def _record(row: sqlite3.Row) -> RunRecord:
     return RunRecord(
-        id=row["id"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        outcome=row["outcome"],
-        night_of=row["night_of"],
-        pid=row["pid"],
-        host=row["host"],
+        **columns(row, _SAME_NAMED),
         counts=json.loads(row["counts"] or "{}"),
         steps=json.loads(row["steps"] or "[]"),
         agent=json.loads(row["agent"]) if row["agent"] else None,
-        report_path=row["report_path"],
-        error=row["error"],
         warnings=json.loads(row["warnings"] or "[]"),
-        notify=row["notify"],
         dry_run=bool(row["dry_run"]),
     )
 
@@ -127,14 +120,8 @@ class RunRecords:
     def in_dir(cls, data_dir: Path) -> RunRecords:
         return cls(Path(data_dir) / RUNS_DB)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = open_local_db(self.path)
-        try:
-            with conn:
-                yield conn
-        finally:
-            conn.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return committing(self.path)
 
     def start(self, night_of: str, outcome: str = "running", error: str | None = None) -> int:
         """Insert this process's row; `outcome` other than running is for runs that end at once."""

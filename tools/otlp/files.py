@@ -13,10 +13,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-from ..support.line_files import count_lines, numbered_lines
-from ..telemetry.ingest import IngestReport
+from ..support.line_files import IngestReport, count_lines, import_lines
 from .decode import DecodeError, parse_json
 from .mapping import Row, map_request
 from .store import insert_rows, open_store
@@ -37,54 +37,34 @@ def ingest_otlp(
     """Import the OTLP JSON lines of `source` into our store at `db_path` (created if missing)."""
     total = count_lines(source, "OTLP JSON file")
     report = OtlpIngestReport()
+
+    def read(number: int, text: str) -> list[Row] | str:
+        try:
+            request = parse_json(text)
+        except DecodeError as exc:
+            return str(exc)
+        mapped = map_request(request)
+        report.spans += mapped.spans
+        report.not_tasks += mapped.not_tasks
+        if mapped.rejected:
+            report.bad_lines.append((number, mapped.rejection_message()))
+        return mapped.rows
+
     conn = open_store(db_path)
-    rows: list[Row] = []
-    lines: list[int] = []  # line numbers of the rows waiting in `rows`
-    stopped: str | None = None
-    number = 0
     try:
-        for number, text in numbered_lines(source):
-            if progress and number % 100 == 0:
-                progress(number, max(total, number))
-            if not text.strip():
-                continue
-            try:
-                request = parse_json(text)
-            except DecodeError as exc:
-                report.bad_lines.append((number, str(exc)))
-                continue
-            mapped = map_request(request)
-            report.spans += mapped.spans
-            report.not_tasks += mapped.not_tasks
-            if mapped.rejected:
-                report.bad_lines.append((number, mapped.rejection_message()))
-            if stopped is not None:
-                if mapped.rows:
-                    report.bad_lines.append((number, stopped))
-                continue
-            if mapped.rows:
-                rows.extend(mapped.rows)
-                lines.append(number)
-            if len(rows) >= BATCH:
-                stopped = _write(conn, rows, lines, report)
-                rows, lines = [], []
-        if rows and stopped is None:
-            stopped = _write(conn, rows, lines, report)
-        if progress:
-            progress(max(total, number), max(total, number))
+        write = partial(_write, conn, report=report)
+        import_lines(source, total, report, read, write, progress, batch=BATCH, every=100)
     finally:
         conn.close()
-    report.bad_lines.sort()
-    report.stopped = stopped
     return report
 
 
-def _write(
-    conn: sqlite3.Connection, rows: list[Row], lines: list[int], report: OtlpIngestReport
-) -> str | None:
+def _write(conn: sqlite3.Connection, batch: list[tuple[int, Row]], report: OtlpIngestReport) -> str | None:
+    rows = [row for _, row in batch]
     try:
         inserted = insert_rows(conn, rows)
     except sqlite3.Error as exc:
+        lines = list(dict.fromkeys(number for number, _ in batch))
         reason = (
             f"not written: the database stopped accepting writes at line {lines[0]} ({exc}); fix that and "
             f"import the file again (spans already stored are not stored twice)"

@@ -16,12 +16,12 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..support.local_db import open_local_db
+from ..support.local_db import create_tables, immediate, read_rows
 from ..support.problems import ToolInputError
 
 RESERVATION_SECONDS = 15 * 60  # longer than any push + create with retries; then a crashed one expires
@@ -66,35 +66,14 @@ class PullLedger:
 
     def __init__(self, path: Path):
         self.path = path
-        conn = self._connect()
-        try:
-            conn.executescript(SCHEMA)
-        finally:
-            conn.close()
+        create_tables(path, SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        return open_local_db(self.path, autocommit=True)
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         """One immediate transaction: it takes the database's write lock before reading anything."""
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
+        return immediate(self.path)
 
     def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-        conn = self._connect()
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
+        return read_rows(self.path, sql, params)
 
     # -- reservations: the caps, across processes ---------------------------------------------------
 
@@ -127,12 +106,8 @@ class PullLedger:
                     "right now: nothing was pushed; call open_pull_request again in a minute and it returns "
                     "that pull request"
                 )
-            opened = conn.execute(
-                "SELECT COUNT(*) FROM pull_requests WHERE opened_run = ?", (caps.run_id,)
-            ).fetchone()[0]
-            in_flight = conn.execute(
-                "SELECT COUNT(*) FROM open_reservations WHERE run_id = ?", (caps.run_id,)
-            ).fetchone()[0]
+            opened = _count(conn, "pull_requests WHERE opened_run = ?", caps.run_id)
+            in_flight = _count(conn, "open_reservations WHERE run_id = ?", caps.run_id)
             if opened + in_flight >= caps.per_run:
                 doing = f" and is opening {in_flight} more" if in_flight else ""
                 raise ToolInputError(
@@ -142,12 +117,12 @@ class PullLedger:
                     "person agrees"
                 )
             open_now = count_open()
-            pending = conn.execute(
-                "SELECT COUNT(*) FROM open_reservations r WHERE r.provider = ? AND NOT EXISTS (SELECT 1 FROM "
-                "pull_requests p WHERE p.provider = r.provider AND p.repo = r.repo AND p.head = r.branch "
-                "AND p.state = 'open')",
-                (provider,),
-            ).fetchone()[0]
+            pending = _count(
+                conn,
+                "open_reservations r WHERE r.provider = ? AND NOT EXISTS (SELECT 1 FROM pull_requests p "
+                "WHERE p.provider = r.provider AND p.repo = r.repo AND p.head = r.branch AND p.state = 'open')",
+                provider,
+            )
             if open_now + pending >= caps.max_open:
                 others = f" and {pending} more are being opened by other sessions" if pending else ""
                 raise ToolInputError(
@@ -286,3 +261,8 @@ class PullLedger:
             (provider, repo, number),
         )
         return [r["body"] for r in rows]
+
+
+def _count(conn: sqlite3.Connection, rows: str, *params: object) -> int:
+    """How many `rows` ("<table> WHERE ...") there are."""
+    return int(conn.execute(f"SELECT COUNT(*) FROM {rows}", params).fetchone()[0])

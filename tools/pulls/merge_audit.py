@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ..support.local_db import open_local_db
+from ..support.local_db import columns, committing, create_tables, read_rows
 
 AUDIT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS merge_audit (
@@ -62,12 +62,7 @@ class MergeAudit:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.executescript(AUDIT_SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return open_local_db(self.path, autocommit=True)
+        create_tables(path, AUDIT_SCHEMA)
 
     def record(
         self,
@@ -86,8 +81,7 @@ class MergeAudit:
         failed_rules: list[str] | None = None,
         detail: str | None = None,
     ) -> MergeAuditEntry:
-        conn = self._connect()
-        try:
+        with committing(self.path) as conn:
             cursor = conn.execute(
                 "INSERT INTO merge_audit (at, actor, action, outcome, provider, repo, number, head_sha, branch, "
                 "before_sha, after_sha, failed, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -108,8 +102,6 @@ class MergeAudit:
                 ),
             )
             row = conn.execute("SELECT * FROM merge_audit WHERE id = ?", (cursor.lastrowid,)).fetchone()
-        finally:
-            conn.close()
         return _entry(row)
 
     def entries(
@@ -138,13 +130,9 @@ class MergeAudit:
             where.append("at >= ?")
             params.append(since)
         clause = f"WHERE {' AND '.join(where)}" if where else ""
-        conn = self._connect()
-        try:
-            rows = conn.execute(
-                f"SELECT * FROM merge_audit {clause} ORDER BY id DESC LIMIT ?", (*params, limit)
-            ).fetchall()
-        finally:
-            conn.close()
+        rows = read_rows(
+            self.path, f"SELECT * FROM merge_audit {clause} ORDER BY id DESC LIMIT ?", (*params, limit)
+        )
         return [_entry(r) for r in rows]
 
     def merged_by_us(self, provider: str, repo: str, number: int) -> MergeAuditEntry | None:
@@ -152,20 +140,8 @@ class MergeAudit:
         return found[0] if found else None
 
 
+_SAME_NAMED = tuple(name for name in MergeAuditEntry.model_fields if name != "failed_rules")
+
+
 def _entry(row: sqlite3.Row) -> MergeAuditEntry:
-    return MergeAuditEntry(
-        id=row["id"],
-        at=row["at"],
-        actor=row["actor"],
-        action=row["action"],
-        outcome=row["outcome"],
-        provider=row["provider"],
-        repo=row["repo"],
-        number=row["number"],
-        head_sha=row["head_sha"],
-        branch=row["branch"],
-        before_sha=row["before_sha"],
-        after_sha=row["after_sha"],
-        failed_rules=json.loads(row["failed"]),
-        detail=row["detail"],
-    )
+    return MergeAuditEntry(**columns(row, _SAME_NAMED), failed_rules=json.loads(row["failed"]))

@@ -143,6 +143,11 @@ class Merger:
                 **values,
             )
 
+        def not_merged(entry: MergeAuditEntry, note: str) -> MergeResult:
+            return result(
+                entry, merged=False, pull_request=pull, before_sha=None, merge_commit=None, note=note
+            )
+
         if not evaluation.allowed:
             failed = [f"{r.rule}: {r.detail}" for r in evaluation.rules if not r.passed]
             entry = record(
@@ -152,26 +157,14 @@ class Merger:
                 detail=f"not merged: {len(failed)} rule(s) failed",
             )
             log.info("refused to merge #%d in %s: %s", number, cfg.name, ", ".join(evaluation.failed))
-            return result(
-                entry,
-                merged=False,
-                pull_request=pull,
-                before_sha=None,
-                merge_commit=None,
-                note=f"not merged: {', '.join(evaluation.failed)} failed; nothing changed",
-            )
+            return not_merged(entry, f"not merged: {', '.join(evaluation.failed)} failed; nothing changed")
 
         if dry_run:
             entry = record(
                 outcome="dry_run", head_sha=snapshot.head_sha, detail="dry run: every rule passed, not merged"
             )
-            return result(
-                entry,
-                merged=False,
-                pull_request=pull,
-                before_sha=None,
-                merge_commit=None,
-                note=f"dry run: every rule passed, so {snapshot.head_sha} would be merged; nothing changed",
+            return not_merged(
+                entry, f"dry run: every rule passed, so {snapshot.head_sha} would be merged; nothing changed"
             )
         title = f"{pull.title} (#{number})"
         message = (
@@ -243,18 +236,12 @@ class Merger:
         branch = revert_branch(number)
         existing = provider.find_open_by_head(cfg, branch)
         if existing is not None:
-            return OpenedPullRequest(
-                pull_request=existing,
-                provider=provider.name,
-                deduplicated=True,
-                evidence_included=False,
-                memory_updated=False,
-                note=f"the revert pull request #{existing.number} is already open: returned it unchanged",
-            )
+            note = f"the revert pull request #{existing.number} is already open: returned it unchanged"
+            return _revert_answer(existing, provider.name, note, deduplicated=True)
         pull = provider.get(cfg, number)
         remote, env = provider.git_remote(cfg)
+        title = f"Revert #{number}: {pull.title}"[:256]
         if dry_run:
-            title = f"Revert #{number}: {pull.title}"[:256]
             update = {
                 "number": 0,
                 "title": title,
@@ -263,16 +250,8 @@ class Merger:
                 "merged_at": None,
                 "url": "",
             }
-            would = pull.model_copy(update=update)
-            return OpenedPullRequest(
-                pull_request=would,
-                provider=provider.name,
-                deduplicated=False,
-                evidence_included=False,
-                memory_updated=False,
-                dry_run=True,
-                note=f"dry run: a pull request reverting #{number} would be opened from {branch!r}; nothing was pushed",
-            )
+            note = f"dry run: a pull request reverting #{number} would be opened from {branch!r}; nothing was pushed"
+            return _revert_answer(pull.model_copy(update=update), provider.name, note, dry_run=True)
         scratch = scratch_repo.scratch_repo(self.data_dir, cfg.name)
         base = scratch_repo.fetch_branch(scratch, remote, cfg.default_branch, f"revert-{number}/base", env)
         if base is None or not scratch_repo.is_ancestor(scratch, merged.after_sha, base):
@@ -280,7 +259,6 @@ class Merger:
                 f"the merge of #{number} ({merged.after_sha[:12]}) is not on {cfg.default_branch!r} of the "
                 "remote any more (history was rewritten?): a person has to look at it"
             )
-        title = f"Revert #{number}: {pull.title}"[:256]
         signature = pull.signature or verdict.signature
         message = f"{title}\n\nThe impact verdict after the merge is worse: {verdict.reason}\n\nReverts {pull.url}\n"
         revert_sha = scratch_repo.revert_commit(scratch, base, merged.after_sha, message)
@@ -314,15 +292,23 @@ class Merger:
             detail=f"revert pull request #{created.number} ({created.url}) after verdict worse: {verdict.reason}",
         )
         log.info("opened revert pull request #%d for #%d in %s", created.number, number, cfg.name)
-        return OpenedPullRequest(
-            pull_request=created,
-            provider=provider.name,
-            deduplicated=False,
-            pushed_to=scratch_repo.redact_remote(remote),
-            evidence_included=False,
-            memory_updated=False,
-            note=f"reverts #{number}; a person reviews and merges it",
-        )
+        note = f"reverts #{number}; a person reviews and merges it"
+        return _revert_answer(created, provider.name, note, pushed_to=scratch_repo.redact_remote(remote))
+
+
+def _revert_answer(
+    pull: PullRequest, provider: str, note: str, deduplicated: bool = False, **values: Any
+) -> OpenedPullRequest:
+    """What open_revert answers: a revert carries no error evidence and changes no finding in memory."""
+    return OpenedPullRequest(
+        pull_request=pull,
+        provider=provider,
+        deduplicated=deduplicated,
+        evidence_included=False,
+        memory_updated=False,
+        note=note,
+        **values,
+    )
 
 
 def _revert_body(

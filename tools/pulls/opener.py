@@ -119,25 +119,13 @@ class Opener:
             lambda: provider.count_open(self.providers.served(provider)),
             dry,
         )
+        draft_pr = PullDraft(
+            cfg, branch, head_sha, title, full_body, signature, finding_id, draft, all_labels
+        )
         if dry:
-            return self._preview(
-                provider,
-                cfg,
-                branch,
-                title,
-                full_body,
-                signature,
-                finding_id,
-                draft,
-                all_labels,
-                diff,
-                evidence.known,
-            )
+            return self._preview(provider, draft_pr, diff, evidence.known)
         try:
             pushed_to = await asyncio.to_thread(provider.push, cfg, branch)
-            draft_pr = PullDraft(
-                cfg, branch, head_sha, title, full_body, signature, finding_id, draft, all_labels
-            )
             created = await asyncio.to_thread(provider.create, draft_pr, self.run_id)
             if not provider.keeps_own_records:
                 created = created.model_copy(update={"finding_id": created.finding_id or finding_id})
@@ -237,36 +225,10 @@ class Opener:
         )
 
     def _preview(
-        self,
-        provider: PullProvider,
-        cfg: RepoConfig,
-        branch: str,
-        title: str,
-        body: str,
-        signature: str,
-        finding_id: str | None,
-        draft: bool,
-        labels: list[str],
-        diff: str,
-        evidence_known: bool,
+        self, provider: PullProvider, draft: PullDraft, diff: str, evidence_known: bool
     ) -> OpenedPullRequest:
-        at = utc_text(self.now())
-        would = PullRequest(
-            repo=cfg.name,
-            number=0,
-            title=title,
-            status="open",
-            draft=draft,
-            checks="none",
-            signature=signature,
-            finding_id=finding_id,
-            url="",
-            head=branch,
-            base=cfg.default_branch,
-            labels=labels,
-            created_at=at,
-            updated_at=at,
-        )
+        cfg, branch = draft.repo, draft.branch
+        would = draft.opened(utc_text(self.now()), "none", "")
         remote = redact_remote(provider.git_remote(cfg)[0])
         return OpenedPullRequest(
             pull_request=would,
@@ -276,7 +238,7 @@ class Opener:
             memory_updated=False,
             dry_run=True,
             diffstat=[f"{path} +{added} -{removed}" for path, added, removed in diffstat(diff)],
-            body=body,
+            body=draft.body,
             note=f"dry run: nothing was pushed or opened; this pull request (number 0) would be opened on "
             f"{provider.name} after pushing {branch!r} to {remote}",
         )

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..support.local_db import open_local_db
+from ..support.local_db import columns, create_tables, immediate, read_rows
 from .models import PullRequest
 
 SCHEMA = """
@@ -51,23 +51,17 @@ _COLUMNS = (
 )
 
 
+_SAME_NAMED = (
+    "repo number title checks signature finding_id url head base created_at updated_at merged_at".split()
+)
+
+
 def _row_to_pull(row: sqlite3.Row) -> PullRequest:
     return PullRequest(
-        repo=row["repo"],
-        number=row["number"],
-        title=row["title"],
+        **columns(row, _SAME_NAMED),
         status=row["state"],
         draft=bool(row["draft"]),
-        checks=row["checks"],
-        signature=row["signature"],
-        finding_id=row["finding_id"],
-        url=row["url"],
-        head=row["head"],
-        base=row["base"],
         labels=json.loads(row["labels"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        merged_at=row["merged_at"],
         recorded_status=row["synced_state"],
     )
 
@@ -78,33 +72,15 @@ class PullRecords:
     def __init__(self, path: Path):
         self.path = path
         self._lock = threading.Lock()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.executescript(SCHEMA)
-
-    def _connect(self) -> sqlite3.Connection:
-        return open_local_db(self.path, autocommit=True)
+        create_tables(path, SCHEMA)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._connect()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            finally:
-                conn.close()
+        with self._lock, immediate(self.path) as conn:
+            yield conn
 
     def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
-        conn = self._connect()
-        try:
-            return conn.execute(sql, params).fetchall()
-        finally:
-            conn.close()
+        return read_rows(self.path, sql, params)
 
     # -- writes ----------------------------------------------------------------------------------
 

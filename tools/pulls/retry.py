@@ -126,18 +126,7 @@ def with_retries(
     classifier: Classifier = GITHUB,
 ) -> T:
     """`call()` with retries on transient failures; other errors propagate unchanged."""
-    for attempt in range(policy.attempts):
-        try:
-            return call()
-        except Exception as exc:  # noqa: BLE001 - classified just below, the rest re-raised
-            wait = classifier.wait_for(exc, policy, attempt)
-            if wait is None:
-                raise
-            if attempt + 1 >= policy.attempts:
-                raise gave_up(what, exc, policy, classifier) from exc
-            log.info("%s %s: %s, retrying in %.1fs", classifier.name, what, classifier.describe(exc), wait)
-            sleep(wait)
-    raise AssertionError("unreachable")
+    return _retrying(policy, call, None, what, sleep, classifier)
 
 
 def create_once(
@@ -149,9 +138,23 @@ def create_once(
     classifier: Classifier = GITHUB,
 ) -> T:
     """Create something at most once: after a transient failure, look it up before sending again."""
+    return _retrying(policy, create, find_existing, what, sleep, classifier)
+
+
+def _retrying(
+    policy: RetryPolicy,
+    call: Callable[[], T],
+    find_existing: Callable[[], T | None] | None,
+    what: str,
+    sleep: Sleep,
+    classifier: Classifier,
+) -> T:
+    """`call()` until it succeeds, a failure is not transient, or the attempts are used up; after each
+    transient failure `find_existing` (when given) is asked whether the call happened anyway."""
+    then = "checking whether it happened, then retrying" if find_existing else "retrying"
     for attempt in range(policy.attempts):
         try:
-            return create()
+            return call()
         except Exception as exc:  # noqa: BLE001 - classified just below, the rest re-raised
             wait = classifier.wait_for(exc, policy, attempt)
             if wait is None:
@@ -159,16 +162,13 @@ def create_once(
             last = attempt + 1 >= policy.attempts
             if not last:
                 log.info(
-                    "%s %s: %s, checking whether it happened, then retrying in %.1fs",
-                    classifier.name,
-                    what,
-                    classifier.describe(exc),
-                    wait,
+                    "%s %s: %s, %s in %.1fs", classifier.name, what, classifier.describe(exc), then, wait
                 )
                 sleep(wait)
-            found = with_retries(policy, find_existing, f"{what} (lookup)", sleep, classifier)
-            if found is not None:
-                return found
+            if find_existing is not None:
+                found = with_retries(policy, find_existing, f"{what} (lookup)", sleep, classifier)
+                if found is not None:
+                    return found
             if last:
                 raise gave_up(what, exc, policy, classifier) from exc
     raise AssertionError("unreachable")

@@ -94,6 +94,34 @@ class SyncEngine:
 
         return await self._run(work)
 
+    # -- releases (issue #15): the engines' queries live in release_queries.py -------------------------
+    def _task_releases(self, conn: Any, learned: Any, ids: list[Any]) -> dict[Any, str]:
+        raise NotImplementedError
+
+    def _release_first_seen(self, conn: Any, learned: Any, window: Window) -> dict[str, datetime]:
+        raise NotImplementedError
+
+    async def task_releases(self, ids: Sequence[Any]) -> dict[Any, str]:
+        """The release each of the given tasks ran on (tasks without one are left out)."""
+        if not ids:
+            return {}
+        wanted = list(ids)
+
+        def work(conn: Any, learned: Any) -> dict[Any, str]:
+            has_release = "release" in learned.columns
+            return self._task_releases(conn, learned, wanted) if has_release else {}
+
+        return await self._run(work)
+
+    async def release_first_seen(self, window: Window) -> dict[str, datetime]:
+        """The earliest created_at of each release among the tasks created in `window`."""
+
+        def work(conn: Any, learned: Any) -> dict[str, datetime]:
+            has_release = "release" in learned.columns
+            return self._release_first_seen(conn, learned, window) if has_release else {}
+
+        return await self._run(work)
+
     async def failed_tasks(
         self, window: Window, batch: int = 5000, skip: Skip | None = None
     ) -> AsyncIterator[list[FailedTask]]:

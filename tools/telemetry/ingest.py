@@ -25,12 +25,11 @@ import math
 import re
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..support.line_files import count_lines, numbered_lines
+from ..support.line_files import IngestReport, count_lines, import_lines
 from ..support.problems import ToolInputError
 from .mapping import TIME_FIELDS
 from .schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, open_writable, task_columns
@@ -53,14 +52,6 @@ _ROW_ERRORS = (
     ValueError,
 )
 TIME_HINT = "send ISO 8601 such as '2026-02-15T13:05:00Z' or Unix epoch seconds or milliseconds"
-
-
-@dataclass
-class IngestReport:
-    imported: int = 0
-    bad_lines: list[tuple[int, str]] = field(default_factory=list)
-    # Why the database stopped taking writes part-way (the lines after it are in bad_lines), if it did.
-    stopped: str | None = None
 
 
 class _TransactionLost(Exception):
@@ -114,7 +105,6 @@ def ingest_jsonl(
     total = count_lines(source, "JSONL file")
     report = IngestReport()
     conn = _open_store(db_path)
-    stopped: str | None = None
     try:
         columns = set(task_columns(conn))
         if "status" not in columns:
@@ -122,34 +112,26 @@ def ingest_jsonl(
                 f"the `tasks` table in {db_path} has no `status` column (it has: "
                 f"{', '.join(sorted(columns)) or 'none'}); pass --telemetry-db with a new file to import into"
             )
-        batch: list[tuple[int, dict[str, Any]]] = []
-        number = 0
-        for number, line in numbered_lines(source):
-            if progress and number % 1000 == 0:
-                progress(number, max(total, number))
-            if not line.strip():
-                continue
-            try:
-                row = task_from_json(line)
-            except ValueError as exc:
-                report.bad_lines.append((number, str(exc)))
-                continue
-            if stopped is not None:
-                report.bad_lines.append((number, stopped))
-                continue
-            batch.append((number, row))
-            if len(batch) >= BATCH:
-                stopped = _write(conn, batch, columns, report)
-                batch = []
-        if batch and stopped is None:
-            stopped = _write(conn, batch, columns, report)
-        if progress:
-            progress(max(total, number), max(total, number))
+        import_lines(
+            source,
+            total,
+            report,
+            _read_line,
+            lambda batch: _write(conn, batch, columns, report),
+            progress,
+            batch=BATCH,
+            every=1000,
+        )
     finally:
         conn.close()
-    report.bad_lines.sort()
-    report.stopped = stopped
     return report
+
+
+def _read_line(number: int, line: str) -> list[dict[str, Any]] | str:
+    try:
+        return [task_from_json(line)]
+    except ValueError as exc:
+        return str(exc)
 
 
 def _write(

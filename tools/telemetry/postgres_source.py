@@ -303,15 +303,15 @@ class PostgresTaskSource(PostgresConnections, SyncEngine):
         return None  # activity anywhere in the cluster moves PostgreSQL's counters: always look
 
     # -- releases (issue #15): the bodies live in release_queries.py ------------------------------------
-    async def task_releases(self, ids: Sequence[Any]) -> dict[Any, str]:
+    def _task_releases(self, conn: Any, learned: Any, ids: list[Any]) -> dict[Any, str]:
         from .release_queries import postgres_task_releases
 
-        return await postgres_task_releases(self, ids)
+        return postgres_task_releases(self, conn, learned, ids)
 
-    async def release_first_seen(self, window: Window) -> dict[str, datetime]:
+    def _release_first_seen(self, conn: Any, learned: Any, window: Window) -> dict[str, datetime]:
         from .release_queries import postgres_release_first_seen
 
-        return await postgres_release_first_seen(self, window)
+        return postgres_release_first_seen(self, conn, learned, window)
 
     async def inspect(self) -> Inspection:
         return await asyncio.to_thread(self._inspect)

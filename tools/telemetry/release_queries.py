@@ -4,8 +4,9 @@
 - `release_first_seen(window)`: the earliest created_at of each release among the tasks created in the
   window (an index-served range on the time column, grouped by release).
 
-Both answer `{}` when the table has no `release` column. The engines' methods are one-line calls into
-this module, so these queries stay apart from the engines' other code.
+`SyncEngine` (engine.py) answers `{}` when the table has no `release` column, and otherwise runs the
+engine's `_task_releases` / `_release_first_seen`: one-line calls into this module, so these queries
+stay apart from the engines' other code.
 """
 
 from __future__ import annotations
@@ -20,87 +21,60 @@ from .windows import Window
 CHUNK = 500
 
 
-async def sqlite_task_releases(source: Any, ids: Sequence[Any]) -> dict[Any, str]:
-    if not ids:
-        return {}
-
-    def work(conn: Any, learned: Any) -> dict[Any, str]:
-        c = learned.columns
-        if "release" not in c:
-            return {}
-        found: dict[Any, str] = {}
-        wanted = list(ids)
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
-            marks = ",".join("?" for _ in chunk)
-            for task_id, release in conn.execute(
-                f"SELECT {c['id']}, {c['release']} FROM {source._table()} "
-                f"WHERE {c['id']} IN ({marks}) AND {c['release']} IS NOT NULL",
-                chunk,
-            ):
-                if str(release).strip():
-                    found[task_id] = str(release)
-        return found
-
-    return dict(await source._run(work))
+def sqlite_task_releases(source: Any, conn: Any, learned: Any, ids: list[Any]) -> dict[Any, str]:
+    c = learned.columns
+    found: dict[Any, str] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        marks = ",".join("?" for _ in chunk)
+        for task_id, release in conn.execute(
+            f"SELECT {c['id']}, {c['release']} FROM {source._table()} "
+            f"WHERE {c['id']} IN ({marks}) AND {c['release']} IS NOT NULL",
+            chunk,
+        ):
+            if str(release).strip():
+                found[task_id] = str(release)
+    return found
 
 
-async def sqlite_release_first_seen(source: Any, window: Window) -> dict[str, datetime]:
-    def work(conn: Any, learned: Any) -> dict[str, datetime]:
-        c = learned.columns
-        if "release" not in c:
-            return {}
-        from .sqlite_windows import sort_key, window_sql
+def sqlite_release_first_seen(source: Any, conn: Any, learned: Any, window: Window) -> dict[str, datetime]:
+    from .sqlite_windows import sort_key, window_sql
 
-        params: dict[str, Any] = {}
-        where = window_sql(learned, window, params)
-        key = sort_key(learned)
-        rows = conn.execute(
-            f"SELECT {c['release']}, MIN({key}) FROM {source._table()} "
-            f"WHERE {where} AND {c['release']} IS NOT NULL GROUP BY {c['release']}",
-            params,
-        ).fetchall()
-        return _first_seen(rows, learned)
-
-    return dict(await source._run(work))
+    c = learned.columns
+    params: dict[str, Any] = {}
+    where = window_sql(learned, window, params)
+    rows = conn.execute(
+        f"SELECT {c['release']}, MIN({sort_key(learned)}) FROM {source._table()} "
+        f"WHERE {where} AND {c['release']} IS NOT NULL GROUP BY {c['release']}",
+        params,
+    ).fetchall()
+    return _first_seen(rows, learned)
 
 
-async def postgres_task_releases(source: Any, ids: Sequence[Any]) -> dict[Any, str]:
-    if not ids:
-        return {}
+def postgres_task_releases(source: Any, conn: Any, learned: Any, ids: list[Any]) -> dict[Any, str]:
     from psycopg import sql
 
-    def work(conn: Any, learned: Any) -> dict[Any, str]:
-        c = learned.columns
-        if "release" not in c:
-            return {}
-        columns = sql.SQL("{i}, {r}::text").format(i=c["id"], r=c["release"])
-        rows = source._rows_by_id(conn, learned, list(ids), columns)
-        return {_plain(r[0]): str(r[1]) for r in rows if r[1] is not None and str(r[1]).strip()}
-
-    return dict(await source._run(work))
+    c = learned.columns
+    columns = sql.SQL("{i}, {r}::text").format(i=c["id"], r=c["release"])
+    rows = source._rows_by_id(conn, learned, ids, columns)
+    return {_plain(r[0]): str(r[1]) for r in rows if r[1] is not None and str(r[1]).strip()}
 
 
-async def postgres_release_first_seen(source: Any, window: Window) -> dict[str, datetime]:
+def postgres_release_first_seen(source: Any, conn: Any, learned: Any, window: Window) -> dict[str, datetime]:
     from psycopg import sql
 
-    def work(conn: Any, learned: Any) -> dict[str, datetime]:
-        c = learned.columns
-        if "release" not in c:
-            return {}
-        from .postgres_windows import sort_key, window_sql
+    from .postgres_windows import sort_key, window_sql
 
-        params: dict[str, Any] = {}
-        where = window_sql(learned, window, params)
-        rows = conn.execute(
-            sql.SQL(
-                "SELECT {r}::text, min({k}) FROM {t} WHERE {w} AND {r} IS NOT NULL GROUP BY {r}::text"
-            ).format(r=c["release"], k=sort_key(learned), t=source._table_id(), w=where),
-            params,
-        ).fetchall()
-        return _first_seen(rows, learned)
-
-    return dict(await source._run(work))
+    c = learned.columns
+    params: dict[str, Any] = {}
+    where = window_sql(learned, window, params)
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT {r}::text, min({k}) FROM {t} WHERE {w} AND {r} IS NOT NULL GROUP BY {r}::text"
+        ).format(r=c["release"], k=sort_key(learned), t=source._table_id(), w=where),
+        params,
+    ).fetchall()
+    return _first_seen(rows, learned)
 
 
 def _first_seen(rows: Sequence[Any], learned: Any) -> dict[str, datetime]:

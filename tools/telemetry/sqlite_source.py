@@ -339,15 +339,15 @@ class SQLiteTaskSource(SyncEngine):
         return await self._run(work)
 
     # -- releases (issue #15): the bodies live in release_queries.py ------------------------------------
-    async def task_releases(self, ids: Sequence[Any]) -> dict[Any, str]:
+    def _task_releases(self, conn: Any, learned: Any, ids: list[Any]) -> dict[Any, str]:
         from .release_queries import sqlite_task_releases
 
-        return await sqlite_task_releases(self, ids)
+        return sqlite_task_releases(self, conn, learned, ids)
 
-    async def release_first_seen(self, window: Window) -> dict[str, datetime]:
+    def _release_first_seen(self, conn: Any, learned: Any, window: Window) -> dict[str, datetime]:
         from .release_queries import sqlite_release_first_seen
 
-        return await sqlite_release_first_seen(self, window)
+        return sqlite_release_first_seen(self, conn, learned, window)
 
     async def inspect(self) -> Inspection:
         return await asyncio.to_thread(self._inspect)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from ...code.repo_config import RepoConfig
-from ..models import PullRequest, StateFilter
+from ..models import Checks, PullRequest, StateFilter
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,25 @@ class PullDraft:
     finding_id: str | None
     draft: bool
     labels: list[str]
+
+    def opened(self, at: str, checks: Checks, url: str) -> PullRequest:
+        """The pull request this draft opens at `at`, before it has a number."""
+        return PullRequest(
+            repo=self.repo.name,
+            number=0,
+            title=self.title,
+            status="open",
+            draft=self.draft,
+            checks=checks,
+            signature=self.signature,
+            finding_id=self.finding_id,
+            url=url,
+            head=self.branch,
+            base=self.repo.default_branch,
+            labels=self.labels,
+            created_at=at,
+            updated_at=at,
+        )
 
 
 class PullProvider(Protocol):

@@ -8,39 +8,34 @@ PyGithub's own retry is off; `retry.py` decides what to retry, so a create is ne
 
 from __future__ import annotations
 
-import base64
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from typing import Any, Literal, TypeVar
+from collections.abc import Iterable
+from typing import Any, Literal
 
-import requests
 from github import Auth, Github
 from github.GithubException import GithubException
 from github.PullRequest import PullRequest as GitHubPull
 from github.Repository import Repository
 
 from ...code.repo_config import RepoConfig
-from ...errors.redact import redact_secrets
-from ...support.problems import NotFoundError, ToolInputError, UnavailableError
-from .. import git
+from ...support.problems import NotFoundError, ToolInputError
 from ..checks import combine
 from ..marker import LABEL, is_ours, parse_marker
 from ..models import PullRequest, StateFilter, Status
-from ..retry import RetryPolicy, Sleep, create_once, describe, with_retries
+from ..retry import GITHUB, RetryPolicy, Sleep, create_once, describe
 from .base import FileChange, MergeOutcome, MergeSnapshot, PullDraft
+from .forge import ForgeProvider, basic_auth_env, first_numbers
 from .github_errors import problem, utc_text, web_url
 
-T = TypeVar("T")
 MAX_SCAN = 500  # issues looked at when searching for our pull requests (open ones are few: max_open_prs)
 MAX_CHECK_RUNS = 100
 MAX_MERGE_FILES = 100  # files read for the auto-merge policy; far above any max_files it allows
 
 
-class GitHubProvider:
+class GitHubProvider(ForgeProvider[GithubException]):
     name: Literal["github"] = "github"
     keeps_own_records = False  # pulls.db only remembers what GitHub said
+    forge, home, error, classifier = "GitHub", "repository", GithubException, GITHUB
 
     def __init__(
         self,
@@ -51,6 +46,7 @@ class GitHubProvider:
         seconds_between_writes: float | None = 1.0,
         sleep: Sleep = time.sleep,
     ):
+        super().__init__()
         self._token = token
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
@@ -64,35 +60,6 @@ class GitHubProvider:
             seconds_between_writes=seconds_between_writes,
             lazy=True,  # objects are fetched when read: a commit's checks cost two calls, not three
         )
-        self._repos: dict[str, Repository] = {}
-        self._lock = threading.Lock()
-
-    # -- errors -------------------------------------------------------------------------------------
-
-    def scrub(self, text: str) -> str:
-        if self._token:
-            text = text.replace(self._token, "***")
-        return redact_secrets(text, redact_emails=False)
-
-    def _call(self, call: Callable[[], T], what: str, repo: RepoConfig) -> T:
-        """`call()` with retries, GitHub's failures turned into messages that say what to do."""
-        with self._reaching_github(what):
-            try:
-                return with_retries(self.policy, call, what, self._sleep)
-            except GithubException as exc:
-                raise self._problem(exc, what, repo) from exc
-
-    @contextmanager
-    def _reaching_github(self, what: str) -> Iterator[None]:
-        """Network failures and exhausted retries become UnavailableError, with the token scrubbed."""
-        try:
-            yield
-        except requests.RequestException as exc:
-            raise UnavailableError(
-                self.scrub(f"cannot reach GitHub at {self.base_url} ({what}): {type(exc).__name__}")
-            ) from exc
-        except UnavailableError as exc:
-            raise UnavailableError(self.scrub(str(exc))) from exc
 
     def _problem(self, exc: GithubException, what: str, repo: RepoConfig) -> Exception:
         return problem(exc, what, repo, self.scrub)
@@ -109,13 +76,7 @@ class GitHubProvider:
 
     def _repo(self, repo: RepoConfig) -> Repository:
         full = self.full_name(repo)
-        with self._lock:
-            cached = self._repos.get(full)
-        if cached is None:
-            cached = self._client.get_repo(full)  # lazy: no request until something is read
-            with self._lock:
-                self._repos[full] = cached
-        return cached
+        return self._cached(full, lambda: self._client.get_repo(full))
 
     def remote_for(self, repo: RepoConfig) -> str:
         return repo.remote or f"{web_url(self.base_url)}/{self.full_name(repo)}.git"
@@ -125,37 +86,21 @@ class GitHubProvider:
         web = web_url(self.base_url)
         if not remote.startswith(web + "/"):
             return {}  # another host or ssh: its own credentials apply, ours never leave for it
-        basic = base64.b64encode(f"x-access-token:{self._token}".encode()).decode()
-        return {
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": f"http.{web}/.extraheader",
-            "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
-        }
+        return basic_auth_env(web, f"x-access-token:{self._token}")
 
     def push(self, repo: RepoConfig, branch: str) -> str:
         """Push, then confirm GitHub sees the branch at our commit (so `remote` is really that repo)."""
         remote = self.remote_for(repo)
         shown = self.scrub(remote)
-        try:
-            git.push_branch(repo.path, remote, branch, extra_env=self._git_auth(remote))
-        except (ToolInputError, UnavailableError) as exc:
-            raise type(exc)(self.scrub(str(exc))) from exc
-        local = git.commit_of(repo.path, branch)
+        self._push(repo, remote, branch, self._git_auth(remote))
         github_repo = self._repo(repo)
-        try:
-            ref = self._call(
-                lambda: github_repo.get_git_ref(f"heads/{branch}").object.sha, "read the pushed branch", repo
-            )
-        except NotFoundError as exc:
-            raise UnavailableError(
-                f"pushed {branch!r} to {shown}, but GitHub repository {repo.github} has no such branch: the repo's "
-                "`remote` must be that GitHub repository (or leave `remote` unset)"
-            ) from exc
-        if ref != local:
-            raise UnavailableError(
-                f"pushed {branch!r} to {shown}, but GitHub's {repo.github} has it at another commit: the repo's "
-                "`remote` must be that GitHub repository (or leave `remote` unset)"
-            )
+        self._confirm_pushed(
+            repo,
+            branch,
+            shown,
+            str(repo.github),
+            lambda: github_repo.get_git_ref(f"heads/{branch}").object.sha,
+        )
         return shown
 
     # -- pull requests -------------------------------------------------------------------------------
@@ -271,7 +216,7 @@ class GitHubProvider:
         def existing() -> GitHubPull | None:
             return self._open_by_head(github_repo, repo, draft.branch)
 
-        with self._reaching_github("create the pull request"):
+        with self._reaching("create the pull request"):
             try:
                 pull = create_once(self.policy, send, existing, "create the pull request", self._sleep)
             except GithubException as exc:
@@ -288,18 +233,15 @@ class GitHubProvider:
     ) -> list[PullRequest]:
         api_state = {"open": "open", "merged": "closed", "closed": "closed", "all": "all"}[state]
 
+        def wanted(merged: bool) -> bool:
+            return not ((state == "merged" and not merged) or (state == "closed" and merged))
+
         def numbers() -> list[int]:
-            chosen: list[int] = []
-            for issue in self._ours(repo, api_state):
-                if before_number is not None and issue.number >= before_number:
-                    continue
-                merged = issue.pull_request.merged_at is not None
-                if (state == "merged" and not merged) or (state == "closed" and merged):
-                    continue
-                chosen.append(issue.number)
-                if len(chosen) >= limit:
-                    break
-            return chosen
+            listed = (
+                (issue.number, wanted(issue.pull_request.merged_at is not None))
+                for issue in self._ours(repo, api_state)
+            )
+            return first_numbers(listed, before_number, limit)
 
         return [self.get(repo, n) for n in self._call(numbers, "list pull requests", repo)]
 
@@ -310,7 +252,7 @@ class GitHubProvider:
         def existing() -> object | None:
             return next((c for c in issue.get_comments() if c.body == body), None)
 
-        with self._reaching_github("comment on the pull request"):
+        with self._reaching("comment on the pull request"):
             try:
                 create_once(self.policy, lambda: issue.create_comment(body), existing, "comment", self._sleep)
             except GithubException as exc:
@@ -372,7 +314,7 @@ class GitHubProvider:
             fresh = github_repo.get_pull(number)
             return fresh.merge_commit_sha if fresh.merged else None
 
-        with self._reaching_github("merge the pull request"):
+        with self._reaching("merge the pull request"):
             try:
                 sha = create_once(self.policy, send, merged_meanwhile, "merge the pull request", self._sleep)
             except GithubException as exc:

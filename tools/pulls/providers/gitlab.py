@@ -9,25 +9,22 @@ retry, and a merge request is looked up (by its branch) before a create is ever 
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-import requests
 from gitlab.exceptions import GitlabError
 from gitlab.v4.objects import Project
 
 from ...code.repo_config import RepoConfig
-from ...errors.redact import redact_secrets
 from ...support.problems import NotFoundError, ToolInputError, UnavailableError
 from .. import git
 from ..marker import LABEL, is_ours, parse_marker
 from ..models import PullRequest, StateFilter
-from ..retry import RetryPolicy, Sleep, create_once, with_retries
+from ..retry import RetryPolicy, Sleep, create_once
 from .base import MergeOutcome, MergeSnapshot, PullDraft
+from .forge import ForgeProvider, first_numbers
 from .gitlab_client import (
     GITLAB,
     GitLabClient,
@@ -52,15 +49,16 @@ from .gitlab_merge import (
     same_note,
 )
 
-T = TypeVar("T")
 MAX_SCAN = 500  # merge requests looked at when searching for ours (open ones are few: max_open_prs)
 MAX_MERGE_FILES = 100  # files read for the auto-merge policy; far above any max_files it allows
 MERGE_POLLS = 5  # GitLab may finish a merge just after answering; how often to look again
 
 
-class GitLabProvider:
+class GitLabProvider(ForgeProvider[GitlabError]):
     name: Literal["gitlab"] = "gitlab"
     keeps_own_records = False  # pulls.db only remembers what GitLab said
+    forge, home, error, classifier = "GitLab", "project", GitlabError, GITLAB
+    scrubbed = (ToolInputError,)
 
     def __init__(
         self,
@@ -72,43 +70,13 @@ class GitLabProvider:
         timeout: float = 15,
         sleep: Sleep = time.sleep,
     ):
+        super().__init__()
         self._token = token or ""
         self.base_url = web_base(base_url)
         self.data_dir = data_dir
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._client = GitLabClient(self.base_url, private_token=token or None, timeout=timeout)
-        self._projects: dict[str, Project] = {}
-        self._lock = threading.Lock()
-
-    # -- errors -------------------------------------------------------------------------------------
-
-    def scrub(self, text: str) -> str:
-        if self._token:
-            text = text.replace(self._token, "***")
-        return redact_secrets(text, redact_emails=False)
-
-    def _call(self, call: Callable[[], T], what: str, repo: RepoConfig) -> T:
-        """`call()` with retries, GitLab's failures turned into messages that say what to do."""
-        with self._reaching_gitlab(what):
-            try:
-                return with_retries(self.policy, call, what, self._sleep, GITLAB)
-            except GitlabError as exc:
-                raise self._problem(exc, what, repo) from exc
-
-    @contextmanager
-    def _reaching_gitlab(self, what: str) -> Iterator[None]:
-        """Network failures and exhausted retries become UnavailableError, with the token scrubbed."""
-        try:
-            yield
-        except requests.RequestException as exc:
-            raise UnavailableError(
-                self.scrub(f"cannot reach GitLab at {self.base_url} ({what}): {type(exc).__name__}")
-            ) from exc
-        except UnavailableError as exc:
-            raise UnavailableError(self.scrub(str(exc))) from exc
-        except ToolInputError as exc:
-            raise type(exc)(self.scrub(str(exc))) from exc
 
     def _problem(self, exc: GitlabError, what: str, repo: RepoConfig) -> Exception:
         return problem(exc, what, repo, self.scrub(describe(exc)), has_token=bool(self._token))
@@ -117,12 +85,7 @@ class GitLabProvider:
 
     def _project(self, repo: RepoConfig) -> Project:
         path = project_path(repo)
-        with self._lock:
-            cached = self._projects.get(path)
-            if cached is None:
-                cached = self._client.projects.get(path, lazy=True)  # no request until something is read
-                self._projects[path] = cached
-        return cached
+        return self._cached(path, lambda: self._client.projects.get(path, lazy=True))
 
     def remote_for(self, repo: RepoConfig) -> str:
         return repo.remote or f"{self.base_url}/{project_path(repo)}.git"
@@ -130,29 +93,18 @@ class GitLabProvider:
     def _branch_head(self, project: Project, branch: str) -> str:
         return str(project.branches.get(branch).commit["id"])
 
+    def _push_failed(self, text: str) -> str:
+        return push_hint(text, has_token=bool(self._token))
+
     def push(self, repo: RepoConfig, branch: str) -> str:
         """Push, then confirm GitLab sees the branch at our commit (so `remote` is really that project)."""
         remote = self.remote_for(repo)
         shown = self.scrub(git.redact_remote(remote))
-        try:
-            git.push_branch(repo.path, remote, branch, extra_env=git_auth(self.base_url, self._token, remote))
-        except (ToolInputError, UnavailableError) as exc:
-            raise type(exc)(push_hint(self.scrub(str(exc)), has_token=bool(self._token))) from exc
-        local = git.commit_of(repo.path, branch)
+        self._push(repo, remote, branch, git_auth(self.base_url, self._token, remote))
         project = self._project(repo)
-        where = project_path(repo)
-        try:
-            pushed = self._call(lambda: self._branch_head(project, branch), "read the pushed branch", repo)
-        except NotFoundError as exc:
-            raise UnavailableError(
-                f"pushed {branch!r} to {shown}, but GitLab project {where} has no such branch: the repo's "
-                "`remote` must be that GitLab project (or leave `remote` unset)"
-            ) from exc
-        if pushed != local:
-            raise UnavailableError(
-                f"pushed {branch!r} to {shown}, but GitLab's {where} has it at another commit: the repo's "
-                "`remote` must be that GitLab project (or leave `remote` unset)"
-            )
+        self._confirm_pushed(
+            repo, branch, shown, project_path(repo), lambda: self._branch_head(project, branch)
+        )
         return shown
 
     # -- merge requests ------------------------------------------------------------------------------
@@ -260,7 +212,7 @@ class GitLabProvider:
         def existing() -> dict[str, Any] | None:
             return self._open_by_head(project, repo, draft.branch)
 
-        with self._reaching_gitlab("create the merge request"):
+        with self._reaching("create the merge request"):
             try:
                 mr = create_once(self.policy, send, existing, "create the merge request", self._sleep, GITLAB)
             except GitlabError as exc:
@@ -281,17 +233,11 @@ class GitLabProvider:
         api_state = {"open": "opened", "merged": "merged", "closed": "closed", "all": "all"}[state]
 
         def numbers() -> list[int]:
-            chosen: list[int] = []
-            for mr in self._ours(repo, api_state):
-                number = int(mr["iid"])
-                if before_number is not None and number >= before_number:
-                    continue
-                if state != "all" and mr_status(mr.get("state")) != state:
-                    continue
-                chosen.append(number)
-                if len(chosen) >= limit:
-                    break
-            return chosen
+            listed = (
+                (int(mr["iid"]), state == "all" or mr_status(mr.get("state")) == state)
+                for mr in self._ours(repo, api_state)
+            )
+            return first_numbers(listed, before_number, limit)
 
         return [self.get(repo, n) for n in self._call(numbers, "list merge requests", repo)]
 
@@ -299,7 +245,7 @@ class GitLabProvider:
         """A note on the merge request; after a transient failure its notes are read before re-sending."""
         notes = self._project(repo).mergerequests.get(number, lazy=True).notes
         send, existing = lambda: notes.create({"body": body}), lambda: same_note(notes, body)
-        with self._reaching_gitlab("comment on the merge request"):
+        with self._reaching("comment on the merge request"):
             try:
                 create_once(self.policy, send, existing, "comment", self._sleep, GITLAB)
             except GitlabError as exc:
@@ -371,7 +317,7 @@ class GitLabProvider:
                 "call sync_pull_requests later to see whether it merged"
             )
 
-        with self._reaching_gitlab("merge the merge request"):
+        with self._reaching("merge the merge request"):
             try:
                 mr = create_once(
                     self.policy, send, merged_meanwhile, "merge the merge request", self._sleep, GITLAB

@@ -9,7 +9,6 @@ client records them per thread and attaches them to the error it raises.
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from gitlab.exceptions import GitlabAuthenticationError, GitlabError, GitlabHttp
 from ...code.repo_config import RepoConfig
 from ...support.problems import NotFoundError, ToolInputError, UnavailableError
 from ..retry import Classifier, RetryPolicy
+from .forge import basic_auth_env
 
 
 def project_path(repo: RepoConfig) -> str:
@@ -45,12 +45,7 @@ def git_auth(base_url: str, token: str, remote: str) -> dict[str, str]:
     """`oauth2:<token>` as a basic-auth header scoped to GitLab's URL, through git's environment only."""
     if not token or not remote.startswith(base_url + "/"):
         return {}  # another host or ssh: its own credentials apply, ours never leave for it
-    basic = base64.b64encode(f"oauth2:{token}".encode()).decode()
-    return {
-        "GIT_CONFIG_COUNT": "1",
-        "GIT_CONFIG_KEY_0": f"http.{base_url}/.extraheader",
-        "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
-    }
+    return basic_auth_env(base_url, f"oauth2:{token}")
 
 
 class HeaderError(GitlabHttpError):

@@ -50,23 +50,8 @@ class LocalProvider:
         return redact_remote(remote)
 
     def create(self, draft: PullDraft, run_id: str) -> PullRequest:
-        at = utc_text(self._now())
-        pull = PullRequest(
-            repo=draft.repo.name,
-            number=0,
-            title=draft.title,
-            status="open",
-            draft=draft.draft,
-            checks="pending",
-            signature=draft.signature,
-            finding_id=draft.finding_id,
-            url=f"local://{draft.repo.name}/pulls/{{number}}",
-            head=draft.branch,
-            base=draft.repo.default_branch,
-            labels=draft.labels,
-            created_at=at,
-            updated_at=at,
-        )
+        url = f"local://{draft.repo.name}/pulls/{{number}}"
+        pull = draft.opened(utc_text(self._now()), "pending", url)
         return self.records.insert_local(pull, draft.body, draft.head_sha, run_id)
 
     def find_open_by_signature(self, repo: RepoConfig, signature: str) -> PullRequest | None:
