@@ -113,8 +113,16 @@ async def top_errors(
     if unknown:
         raise ToolInputError(f"unknown state(s) {', '.join(unknown)}: use any of {', '.join(STATES)}")
     window = trailing_window(days, until, ctx.telemetry.tz, ctx.telemetry.now())
-    await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress, since=window.start)
-    totals = await window_totals(ctx, window, agent)
+    # The window's counts do not depend on the refresh: the database counts them (in the source's thread,
+    # no GIL held while it steps) while the refresh analyses failures in this one.
+    counting = asyncio.ensure_future(window_totals(ctx, window, agent))
+    try:
+        await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress, since=window.start)
+    except BaseException:
+        counting.cancel()
+        counting.add_done_callback(lambda task: task.cancelled() or task.exception())
+        raise
+    totals = await counting
     total, failed = totals.total, totals.failed
     for_states = states_window(ctx)
     if agent is None and window.end == for_states.end:  # the usual call: one aggregation serves both

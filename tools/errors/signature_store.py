@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 from ..support.local_db import open_local_db
 from ..telemetry.windows import Window, parse_timestamp, utc_text
 from .signature_marks import SignatureMarks
+from .signature_writes import Detail, TaskRow, unique_rows, write_rows
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS signatures (
@@ -105,8 +107,17 @@ class SignatureStore:
                 conn.execute("ALTER TABLE task_signatures ADD COLUMN release TEXT")
         self.marks = SignatureMarks(path)  # mutes and fixes, in the same file
 
-    def _connect(self) -> sqlite3.Connection:
-        return open_local_db(self.path)
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one unit of work: committed (rolled back on error), then closed. Closed here,
+        not left to the cyclic garbage collector (a connection and its statement cache form a cycle), so
+        a refresh of 29 batches does not keep a hundred connections and their page caches alive."""
+        conn = open_local_db(self.path)
+        try:
+            with conn:
+                yield conn
+        finally:
+            conn.close()
 
     # -- writing -------------------------------------------------------------------------------------
     def watermark(self) -> datetime | None:
@@ -149,37 +160,21 @@ class SignatureStore:
         Tasks are inserted in bulk; each signature's row is then updated once with the batch's aggregate.
         A signature new to the store is recorded as named by `algorithm`.
         """
-        per_signature: dict[str, list[Any]] = {}
+        rows: list[TaskRow] = []
+        details: list[Detail] = []
+        for a in assignments:
+            rows.append((a.task_id, a.signature, a.created_at, a.agent, a.release, len(details)))
+            details.append((a.title, a.error_type, a.template, a.shape))
+        return self.record_rows(rows, details, algorithm)
+
+    def record_rows(self, rows: Sequence[TaskRow], details: Sequence[Detail], algorithm: int) -> int:
+        """`record` for rows (task_id, signature, created_at, agent, release, index into `details`):
+        the same writes without an object per task (see `signature_writes`)."""
         with self._lock, self._connect() as conn:
-            batch = {a.task_id: a for a in assignments}
-            stored = _known(conn, list(batch))
-            fresh = [a for task_id, a in batch.items() if task_id not in stored]
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO task_signatures(task_id, signature, created_at, agent, release) "
-                "VALUES (?,?,?,?,?)",
-                [(a.task_id, a.signature, a.created_at, a.agent, a.release) for a in fresh],
-            )
-            for a in fresh:
-                entry = per_signature.get(a.signature)
-                if entry is None:
-                    per_signature[a.signature] = [a, a.created_at, a.created_at, 1]
-                else:
-                    entry[1] = min(entry[1], a.created_at)
-                    entry[2] = max(entry[2], a.created_at)
-                    entry[3] += 1
-            added = conn.total_changes - before
-            conn.executemany(
-                "INSERT INTO signatures(signature, title, error_type, template, first_seen, last_seen, "
-                "occurrences, shape, algorithm) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(signature) DO UPDATE SET "
-                "first_seen = min(first_seen, excluded.first_seen), "
-                "last_seen = max(last_seen, excluded.last_seen), occurrences = occurrences + excluded.occurrences",
-                [
-                    (a.signature, a.title, a.error_type, a.template, first, last, n, a.shape, algorithm)
-                    for a, first, last, n in per_signature.values()
-                ],
-            )
-        return added
+            batch = unique_rows(rows)
+            stored = _known(conn, [r[0] for r in batch])
+            fresh = [r for r in batch if r[0] not in stored] if stored else batch
+            return write_rows(conn, fresh, details, algorithm)
 
     # -- algorithm upgrades --------------------------------------------------------------------------
     def needs_carry_over(self, algorithm: int) -> bool:
