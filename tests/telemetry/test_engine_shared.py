@@ -77,3 +77,51 @@ def test_a_full_time_scan_counts_what_does_not_read() -> None:
     unreadable, example, first, last = scan_times(values, decode_any)
     assert (unreadable, example) == (1, "nope")
     assert (first, last) == (datetime(2026, 2, 14, tzinfo=UTC), datetime(2026, 2, 16, tzinfo=UTC))
+
+
+CANONICAL_LOOKALIKES = [
+    "2026-02-15 12:00:00",
+    "2026-02-15 23:59:59",
+    "2026-02-15T12:00:00",
+    "2026-02-15 24:00:00",
+    "2026-02-15 12:00:60",
+    "2026-02-30 12:00:00",
+    "2026-W07-7 12:00:00",
+    "2026-02-15 12:00:0 ",
+    " 2026-02-15 12:00:0",
+    "2026-02-15 12:00:٠٠",
+    "2026-02-15 12:00:00Z",
+    "2026-02-15 12:00",
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_failed_tasks_read_every_value_as_decode_time_does(kind: str) -> None:
+    """The fast path of `failed_tasks_from` (canonical text, named tuples) gives the tasks the per-value
+    decoders give, and `created_text` only where it is `utc_text` of the instant."""
+    from self_improver.tools.telemetry.windows import utc_text
+
+    encoding = TimeEncoding(kind)  # type: ignore[arg-type]
+    values = STORED + CANONICAL_LOOKALIKES
+    rows = [(i, v, "boom", 7, None, b"agent") for i, v in enumerate(values)]
+    found = {t.id: t for t in failed_tasks_from(rows, encoding)}
+    for i, value in enumerate(values):
+        expected = decode_time(encoding, value)
+        if expected is None:
+            assert i not in found, value
+            continue
+        task = found[i]
+        assert task.created_at == expected and task.created_at.tzinfo == expected.tzinfo, value
+        assert (task.error, task.error_type, task.traceback, task.agent) == ("boom", "7", None, "b'agent'")
+        if task.created_text is not None:
+            assert task.created_text == value == utc_text(expected) and task.created_at.tzinfo is UTC
+    assert found[0].created_text == "2026-02-15 12:00:00"
+
+
+def test_canonical_time_is_only_our_canonical_text() -> None:
+    from self_improver.tools.telemetry.engine import canonical_time
+
+    assert canonical_time("2026-02-15 12:00:00") == datetime(2026, 2, 15, 12, tzinfo=UTC)
+    assert canonical_time("2026-02-15 12:00:00").tzinfo is UTC  # type: ignore[union-attr]
+    for value in CANONICAL_LOOKALIKES[2:] + [None, 1700000000, datetime(2026, 1, 1)]:
+        assert canonical_time(value) is None, value

@@ -143,25 +143,74 @@ class SyncEngine:
 
 
 def failed_tasks_from(
-    rows: Sequence[Sequence[Any]], encoding: TimeEncoding, ident: Callable[[Any], Any] = lambda v: v
+    rows: Sequence[Sequence[Any]], encoding: TimeEncoding, ident: Callable[[Any], Any] | None = None
 ) -> list[FailedTask]:
     """(id, created_at, error, error_type, traceback, agent) rows as failed tasks, ids through `ident`; rows
-    whose time does not read are left out (they belong to no window)."""
-    found = []
+    whose time does not read are left out (they belong to no window).
+
+    The same tasks as `decode_time` and `text_or_none` per value would give, built in about a third of the
+    time (a first refresh reads hundreds of thousands): canonical UTC text is read by one C call and kept
+    as `created_text`, text values are not converted again."""
+    found: list[FailedTask] = []
+    append = found.append
+    new, cls, parse = tuple.__new__, FailedTask, _fromisoformat
     for r in rows:
-        created = decode_time(encoding, r[1])
-        if created is not None:
-            found.append(
-                FailedTask(
-                    ident(r[0]),
-                    created,
-                    text_or_none(r[2]),
-                    text_or_none(r[3]),
-                    text_or_none(r[4]),
-                    text_or_none(r[5]),
-                )
-            )
+        created = r[1]
+        text: str | None = None
+        at: datetime | None = None
+        if (  # canonical_time, inlined: most stores hold our canonical text
+            type(created) is str
+            and len(created) == 19
+            and created[10] == " "
+            and created[4] == created[7] == "-"
+            and created[13] == created[16] == ":"
+        ):
+            try:
+                at = parse(created + "+00:00")
+                text = created
+            except ValueError:
+                pass
+        if at is None:
+            at = decode_time(encoding, created)
+            if at is None:
+                continue
+        error, error_type, traceback, agent = r[2], r[3], r[4], r[5]
+        task = (
+            r[0] if ident is None else ident(r[0]),
+            at,
+            error if error is None or type(error) is str else str(error),
+            error_type if error_type is None or type(error_type) is str else str(error_type),
+            traceback if traceback is None or type(traceback) is str else str(traceback),
+            agent if agent is None or type(agent) is str else str(agent),
+            text,
+        )
+        append(new(cls, task))  # FailedTask(*task) without the named tuple's Python-level __new__
     return found
+
+
+def canonical_time(value: Any) -> datetime | None:
+    """`value` as an aware UTC instant when it is our canonical UTC text, `YYYY-MM-DD HH:MM:SS` (so
+    `utc_text` of the answer is `value` itself), else None; `decode_time` gives the same instant.
+
+    One C call: `fromisoformat` of the text with `+00:00` appended (`replace(tzinfo=UTC)` alone costs
+    eight times the parse). It checks the digits and the ranges; the shape is checked here."""
+    if (
+        type(value) is not str
+        or len(value) != 19
+        or value[4] != "-"
+        or value[7] != "-"
+        or value[10] != " "
+        or value[13] != ":"
+        or value[16] != ":"
+    ):
+        return None
+    try:
+        return _fromisoformat(value + "+00:00")
+    except ValueError:
+        return None
+
+
+_fromisoformat = datetime.fromisoformat
 
 
 def decode_time(encoding: TimeEncoding, value: Any) -> datetime | None:

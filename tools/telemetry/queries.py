@@ -139,7 +139,7 @@ async def find_tasks(
         {
             "id": r.id,
             "status": r.status,
-            "created_at": _utc_text(r.created_at) if r.created_at else str(r.created_raw),
+            "created_at": r.created_text or (_utc_text(r.created_at) if r.created_at else str(r.created_raw)),
             "agent": r.agent,
             "task_name": r.task_name,
             "duration_ms": None if r.duration_ms is None else int(r.duration_ms),

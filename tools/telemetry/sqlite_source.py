@@ -25,6 +25,7 @@ from .engine import (
     FailedPageAsk,
     Key,
     SyncEngine,
+    canonical_time,
     decode_time,
     failed_tasks_from,
     histogram_from,
@@ -195,16 +196,17 @@ class SQLiteTaskSource(SyncEngine):
             ).fetchall()
             return [
                 TaskRecord(
-                    id=r[0],
-                    status=str(r[1]),
-                    created_at=decode_time(encoding, r[2]),
-                    created_raw=r[2],
-                    error=None if r[3] is None else str(r[3]),
-                    agent=r[4],
-                    task_name=r[5],
-                    duration_ms=_number(r[6]),
-                    error_type=r[7],
-                    sort_key=r[8],
+                    r[0],
+                    str(r[1]),
+                    decode_time(encoding, r[2]) if (at := canonical_time(r[2])) is None else at,
+                    r[2],
+                    None if r[3] is None else str(r[3]),
+                    r[4],
+                    r[5],
+                    _number(r[6]),
+                    r[7],
+                    r[8],
+                    None if at is None else r[2],
                 )
                 for r in rows
             ]
@@ -247,18 +249,15 @@ class SQLiteTaskSource(SyncEngine):
             rows = conn.execute(
                 f"SELECT {details}, {key} FROM {self._table()} WHERE {where} {order}", params
             ).fetchall()
-            keys = [(r[6], r[0]) for r in rows]
+            last = (rows[-1][6], rows[-1][0]) if len(rows) == ask.batch else None
         else:
-            keys = [
-                (r[1], r[0])
-                for r in conn.execute(
-                    f"SELECT {c['id']}, {key} FROM {self._table()} WHERE {where} {order}", params
-                )
-            ]
-            known = ask.skip([k[1] for k in keys])
-            rows = self._by_id(conn, [k[1] for k in keys if k[1] not in known], details)
-        found = failed_tasks_from(rows, learned.schema.time.encoding)
-        return found, keys[-1] if len(keys) == ask.batch else None
+            keys = conn.execute(f"SELECT {c['id']}, {key} FROM {self._table()} WHERE {where} {order}", params)
+            listed = keys.fetchall()
+            ids = [k[0] for k in listed]
+            known = ask.skip(ids)
+            rows = self._by_id(conn, [i for i in ids if i not in known] if known else ids, details)
+            last = (listed[-1][1], listed[-1][0]) if len(listed) == ask.batch else None
+        return failed_tasks_from(rows, learned.schema.time.encoding), last
 
     def _by_id(self, conn: sqlite3.Connection, ids: list[Any], columns: str) -> list[Any]:
         """`columns` of the rows with the given ids, CHUNK ids a statement."""
