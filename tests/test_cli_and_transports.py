@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import httpx2
 import pytest
-from local_ports import free_port, wait_for_port
+from local_ports import free_port, serve_demo_http
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp_calls import call
@@ -110,28 +110,8 @@ async def test_the_seed_night_over_stdio_with_the_real_clock(demo_db: Path, tmp_
 
 
 async def test_serve_over_http_requires_the_bearer_token(demo_db: Path, tmp_path: Path) -> None:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            *CLI,
-            "serve",
-            "--http",
-            "--port",
-            str(port),
-            "--telemetry-db",
-            str(demo_db),
-            "--now",
-            DEMO_ANCHOR.isoformat(),
-            "--data-dir",
-            str(tmp_path),
-        ],
-        env=_env(SELF_IMPROVER_HTTP_TOKEN="test-token-123"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, port = serve_demo_http(demo_db, tmp_path, SELF_IMPROVER_HTTP_TOKEN="test-token-123")
     try:
-        wait_for_port(port, proc)
         url = f"http://127.0.0.1:{port}/mcp"
         assert httpx.post(url, json={}).status_code == 401
         assert httpx.post(url, json={}, headers={"Authorization": "Bearer wrong"}).status_code == 401

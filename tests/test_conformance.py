@@ -16,8 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from local_ports import free_port, wait_for_port
-from self_improver.examples.demo_telemetry import DEMO_ANCHOR
+from local_ports import serve_demo_http
 
 VERSION = "0.1.16"
 SCENARIOS = [
@@ -74,32 +73,9 @@ def _install() -> Path:
 
 def test_the_conformance_scenarios_for_any_server_pass_over_http(demo_db: Path, tmp_path: Path) -> None:
     entry = _install()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SELF_IMPROVER_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "self_improver.server.cli",
-            "serve",
-            "--http",
-            "--port",
-            str(port),
-            "--telemetry-db",
-            str(demo_db),
-            "--now",
-            DEMO_ANCHOR.isoformat(),
-            "--data-dir",
-            str(tmp_path),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc, port = serve_demo_http(demo_db, tmp_path)
     failures = {}
     try:
-        wait_for_port(port, proc)
         for scenario in SCENARIOS:
             run = subprocess.run(
                 [

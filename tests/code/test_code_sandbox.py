@@ -115,7 +115,9 @@ async def test_the_servers_environment_is_out_of_reach(repo_settings, monkeypatc
     assert decoded(boxed["output_tail"], "LEAK") == ""
     assert printed(boxed["output_tail"], "STAND_IN_SEEN") == 0
     assert printed(results["off"]["output_tail"], "STAND_IN_SEEN") >= 1
-    assert printed(boxed["output_tail"], "VISIBLE") <= 4  # bwrap's init, the shell, python: nothing of the host
+    assert (
+        printed(boxed["output_tail"], "VISIBLE") <= 4
+    )  # bwrap's init, the shell, python: nothing of the host
     everything = json.dumps(boxed)
     for secret in (GITHUB_TOKEN, SLACK_WEBHOOK_URL):
         assert secret not in everything
