@@ -63,7 +63,7 @@ class VerdictRow:
     problem: str | None = None
     memory_note: str | None = None
     revert_note: str | None = None  # what happened to a fix judged `worse`
-    comment_note: str | None = None  # the verdict's comment on the pull request: posted, unchanged, or why not
+    comment_note: str | None = None  # the verdict comment on the PR: posted, unchanged, or why not
 
 
 @dataclass
