@@ -3,11 +3,10 @@ would have been done (the agent, a revert of a fix judged worse, the notificatio
 
 from __future__ import annotations
 
-import sqlite3
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from nightly.night_helpers import NIGHT, commit, git
+from nightly.night_helpers import MERGED_AT, NIGHT, commit, failures_after_merge, git
 from nightly.webhook_server import webhook
 from self_improver.examples.demo_telemetry import DEMO_ANCHOR, build_demo_db
 from self_improver.server.cli import main
@@ -16,24 +15,6 @@ from self_improver.server.nightly import run_nightly_async
 from self_improver.tools.errors.reports import top_errors
 from self_improver.tools.nightly.runs import RunRecords
 from self_improver.tools.pulls.merge_policy import AutoMergePolicy
-
-MERGED_AT = datetime.fromisoformat("2026-02-11T12:00:00+00:00")
-
-
-def _worse_after_merge(db: Path, error: str, count: int) -> None:
-    conn = sqlite3.connect(db)
-    row = conn.execute(
-        "SELECT status, error, error_type, traceback, agent, task_name FROM tasks WHERE error = ? LIMIT 1",
-        (error,),
-    ).fetchone()
-    for i in range(count):
-        created = (MERGED_AT + timedelta(hours=2, minutes=7 * i)).strftime("%Y-%m-%d %H:%M:%S")
-        conn.execute(
-            "INSERT INTO tasks(status, error, error_type, traceback, agent, task_name, created_at) VALUES (?,?,?,?,?,?,?)",
-            (*row, created),
-        )
-    conn.commit()
-    conn.close()
 
 
 def _repo_state(repo: Path) -> tuple[str, str, str, list[str]]:
@@ -62,7 +43,7 @@ async def test_a_dry_run_changes_nothing_in_the_users_repo_and_says_what_it_woul
         group = (await top_errors(app.errors, days=7, limit=3)).groups[2]  # the AttributeError
     finally:
         await app.close()
-    _worse_after_merge(db, group.example, 25)
+    failures_after_merge(db, group.example, 25)
     branch = f"self-improver/{group.signature}-x"
     git(worker_repo, "checkout", "-q", "-b", branch, "main")
     commit(worker_repo, "worker/agent.py", "CONTEXT = {}\n", "fix")

@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
-from nightly.night_helpers import commit, git
+from nightly.night_helpers import MERGED_AT, commit, failures_after_merge, git
 from self_improver.examples.demo_telemetry import DEMO_ANCHOR, build_demo_db
 from self_improver.server.context import AppResources
 from self_improver.server.nightly import run_nightly_async
 from self_improver.tools.errors.reports import top_errors
 from self_improver.tools.pulls.merge_policy import AutoMergePolicy
-
-MERGED_AT = datetime.fromisoformat("2026-02-11T12:00:00+00:00")
-
-
-def _failures_after_merge(db: Path, signature_error: str, count: int) -> None:
-    """Copy one failed task of the signature `count` times after the merge: the 'fix' made it worse."""
-    conn = sqlite3.connect(db)
-    row = conn.execute(
-        "SELECT status, error, error_type, traceback, agent, task_name FROM tasks WHERE error = ? LIMIT 1",
-        (signature_error,),
-    ).fetchone()
-    for i in range(count):
-        created = (MERGED_AT + timedelta(hours=2, minutes=7 * i)).strftime("%Y-%m-%d %H:%M:%S")
-        conn.execute(
-            "INSERT INTO tasks(status, error, error_type, traceback, agent, task_name, created_at) "
-            "VALUES (?,?,?,?,?,?,?)",
-            (*row, created),
-        )
-    conn.commit()
-    conn.close()
 
 
 async def test_a_worse_fix_merged_by_us_gets_a_revert_pull_request(
@@ -54,7 +32,7 @@ async def test_a_worse_fix_merged_by_us_gets_a_revert_pull_request(
         signature, example = group.signature, group.example
     finally:
         await app.close()
-    _failures_after_merge(db, example, 25)
+    failures_after_merge(db, example, 25)
 
     branch = f"self-improver/{signature}-x"
     git(worker_repo, "checkout", "-q", "-b", branch, "main")
