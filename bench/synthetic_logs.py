@@ -347,8 +347,13 @@ STYLES: dict[str, list[Gen]] = {
 
 def generate(style: str, count: int = 2000, seed: int = 7) -> tuple[list[str], list[str]]:
     """`count` messages of one style and their template labels (templates drawn with Zipf-like weights)."""
-    rng = random.Random(f"{style}:{seed}")
-    templates = STYLES[style]
+    return draw(STYLES[style], style, random.Random(f"{style}:{seed}"), count)
+
+
+def draw(
+    templates: list[Callable[[random.Random], str]], style: str, rng: random.Random, count: int
+) -> tuple[list[str], list[str]]:
+    """Messages from `templates` (functions of the random source) and their labels, Zipf-like weights."""
     weights = [1 / (rank + 1) ** 0.8 for rank in range(len(templates))]
     order = list(range(len(templates)))
     rng.shuffle(order)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from synthetic_logs import _duration, _free_text, _hexid, _host, _ip, _path, _size, _user, _word
+from synthetic_logs import _duration, _free_text, _hexid, _host, _ip, _path, _size, _user, _word, draw
 
 
 def _pod(r: random.Random) -> str:
@@ -149,14 +149,4 @@ HELDOUT_STYLES = {
 
 
 def generate(style: str, count: int = 2000, seed: int = 11) -> tuple[list[str], list[str]]:
-    rng = random.Random(f"heldout:{style}:{seed}")
-    templates = HELDOUT_STYLES[style]
-    weights = [1 / (rank + 1) ** 0.8 for rank in range(len(templates))]
-    order = list(range(len(templates)))
-    rng.shuffle(order)
-    messages, labels = [], []
-    for _ in range(count):
-        index = rng.choices(order, weights)[0]
-        messages.append(templates[index](rng))
-        labels.append(f"{style}-{index}")
-    return messages, labels
+    return draw(HELDOUT_STYLES[style], style, random.Random(f"heldout:{style}:{seed}"), count)
