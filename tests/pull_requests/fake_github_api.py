@@ -8,17 +8,15 @@ and slow answers. Every request is logged (method, path, query) so tests can cou
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
-import threading
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode
+
+from pull_requests.fake_forge import FakeForge, FakeForgeHandler, utc_now
 
 DOCS = "https://docs.github.com/rest"
 SECONDARY_LIMIT = (
@@ -27,20 +25,7 @@ SECONDARY_LIMIT = (
 )
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-@dataclass
-class Fault:
-    method: str
-    path: re.Pattern[str]
-    status: int | None
-    body: dict[str, Any] | None
-    headers: dict[str, str]
-    times: int
-    after: bool  # handle the request first (side effects happen), then answer with the fault (or late)
-    delay: float
+_now = partial(utc_now, "seconds")
 
 
 @dataclass
@@ -71,53 +56,16 @@ class FakeRepo:
         return done.stdout.strip() or None
 
 
-class FakeGitHub:
+class FakeGitHub(FakeForge):
     def __init__(self, token: str):
-        self.token = token
+        super().__init__(token, _handler_for)
         self.repos: dict[str, FakeRepo] = {}
-        self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
-        self.faults: list[Fault] = []
-        self.lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    # -- lifecycle -----------------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeGitHub:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # -- test controls -------------------------------------------------------------------------------
 
     def add_repo(self, full_name: str, git_dir: Path, default_branch: str = "main") -> FakeRepo:
         self.repos[full_name] = FakeRepo(full_name, git_dir, default_branch)
         return self.repos[full_name]
-
-    def inject(
-        self,
-        method: str,
-        path: str,
-        status: int | None = None,
-        body: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-        times: int = 1,
-        after: bool = False,
-        delay: float = 0.0,
-    ) -> None:
-        self.faults.append(Fault(method, re.compile(path), status, body, headers or {}, times, after, delay))
-
-    def count(self, method: str, path: str) -> int:
-        pattern = re.compile(path)
-        return sum(1 for m, p, _ in self.requests if m == method and pattern.fullmatch(p))
 
     def pulls(self, full_name: str) -> list[dict[str, Any]]:
         return [i for i in self.repos[full_name].issues.values() if "pr" in i]
@@ -240,80 +188,18 @@ class FakeGitHub:
         return shown
 
 
-def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *_: Any) -> None:  # keep test output quiet
-            return None
-
-        def do_GET(self) -> None:
-            self._dispatch("GET")
-
-        def do_POST(self) -> None:
-            self._dispatch("POST")
+def _handler_for(fake: FakeGitHub) -> type[FakeForgeHandler]:
+    class Handler(FakeForgeHandler):
+        json_type = "application/json; charset=utf-8"
+        default_headers = {"X-GitHub-Request-Id": "0000:1111"}
+        unauthorized = {"message": "Bad credentials", "documentation_url": DOCS}
+        bad_json = {"message": "Problems parsing JSON", "documentation_url": DOCS}
 
         def do_PATCH(self) -> None:
             self._dispatch("PATCH")
 
-        def do_PUT(self) -> None:
-            self._dispatch("PUT")
-
-        # -- plumbing ----------------------------------------------------------------------------
-
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = b"" if body is None else json.dumps(body).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("X-GitHub-Request-Id", "0000:1111")
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (timeout tests)
-
-        def _dispatch(self, method: str) -> None:
-            parts = urlsplit(self.path)
-            query = parse_qs(parts.query)
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
-            with fake.lock:
-                fake.requests.append((method, parts.path, query))
-                fault = next(
-                    (
-                        f
-                        for f in fake.faults
-                        if f.times > 0 and f.method == method and f.path.fullmatch(parts.path)
-                    ),
-                    None,
-                )
-                if fault is not None:
-                    fault.times -= 1
-            auth = self.headers.get("Authorization", "")
-            if auth not in (f"token {fake.token}", f"Bearer {fake.token}"):
-                self._send(401, {"message": "Bad credentials", "documentation_url": DOCS})
-                return
-            if fault is not None and fault.delay and not fault.after:
-                time.sleep(fault.delay)
-            if fault is not None and fault.status is not None and not fault.after:
-                self._send(fault.status, fault.body, fault.headers)
-                return
-            try:
-                payload = json.loads(raw) if raw else {}
-            except ValueError:
-                self._send(400, {"message": "Problems parsing JSON", "documentation_url": DOCS})
-                return
-            with fake.lock:
-                status, body, headers = self._route(method, parts.path, query, payload)
-            if fault is not None and fault.after:
-                time.sleep(fault.delay)  # the work is done; only the answer is slow (or replaced below)
-            if fault is not None and fault.status is not None and fault.after:
-                self._send(fault.status, fault.body, fault.headers)
-                return
-            self._send(status, body, headers)
+        def _authorized(self) -> bool:
+            return self.headers.get("Authorization", "") in (f"token {fake.token}", f"Bearer {fake.token}")
 
         def _route(
             self, method: str, path: str, query: dict[str, list[str]], payload: dict[str, Any]
@@ -352,11 +238,11 @@ def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 ),
                 ("PUT", r"/pulls/(\d+)/merge", lambda m: self._merge_pull(repo, int(m.group(1)), payload)),
             ]
-            for verb, pattern, answer in routes:
-                matched = re.fullmatch(pattern, rest)
-                if matched and verb == method:
-                    return answer(matched)
-            return 404, {"message": "Not Found", "documentation_url": DOCS}, None
+            return self._first_route(routes, method, rest) or (
+                404,
+                {"message": "Not Found", "documentation_url": DOCS},
+                None,
+            )
 
         # -- endpoints ---------------------------------------------------------------------------
 

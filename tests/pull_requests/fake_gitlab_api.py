@@ -12,36 +12,22 @@ request is logged (method, raw path, query) so tests can count them; paths keep 
 from __future__ import annotations
 
 import base64
-import json
 import re
 import subprocess
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode, urlsplit
+from urllib.parse import SplitResult, unquote, urlencode
+
+from pull_requests.fake_forge import FakeForge, FakeForgeHandler, Fault, utc_now
 
 API = "/api/v4"
 NOT_FOUND = {"message": "404 Not found"}
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@dataclass
-class Fault:
-    method: str
-    path: re.Pattern[str]
-    status: int | None
-    body: Any
-    headers: dict[str, str]
-    times: int
-    after: bool  # handle the request first (side effects happen), then answer with the fault
-    delay: float
+_now = partial(utc_now, "milliseconds")
 
 
 @dataclass
@@ -78,54 +64,19 @@ class FakeProject:
         )
 
 
-class FakeGitLab:
+class FakeGitLab(FakeForge):
     def __init__(self, token: str):
-        self.token = token
+        super().__init__(token, _handler_for)
         self.projects: dict[str, FakeProject] = {}
-        self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
         self.bodies: list[tuple[str, str, Any]] = []  # (method, path, JSON body) of writes
         self.git_logins: list[tuple[str, bool]] = []  # (user name, token right) of git requests
-        self.faults: list[Fault] = []
         self.diffs_endpoint = True  # False: a GitLab before 15.7 (only …/changes)
-        self.lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> FakeGitLab:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # -- test controls -------------------------------------------------------------------------------
 
     def add_project(self, path: str, git_dir: Path, default_branch: str = "main") -> FakeProject:
         self.projects[path] = FakeProject(len(self.projects) + 1, path, git_dir, default_branch)
         return self.projects[path]
-
-    def inject(
-        self,
-        method: str,
-        path: str,
-        status: int | None = None,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-        times: int = 1,
-        after: bool = False,
-        delay: float = 0.0,
-    ) -> None:
-        self.faults.append(Fault(method, re.compile(path), status, body, headers or {}, times, after, delay))
-
-    def count(self, method: str, path: str) -> int:
-        pattern = re.compile(path)
-        return sum(1 for m, p, _ in self.requests if m == method and pattern.fullmatch(p))
 
     def mrs(self, path: str) -> list[dict[str, Any]]:
         return list(self.projects[path].mrs.values())
@@ -237,41 +188,10 @@ class FakeGitLab:
         return shown
 
 
-def _handler_for(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *_: Any) -> None:
-            return None
-
-        def do_GET(self) -> None:
-            self._dispatch("GET")
-
-        def do_POST(self) -> None:
-            self._dispatch("POST")
-
-        def do_PUT(self) -> None:
-            self._dispatch("PUT")
-
-        # -- plumbing ----------------------------------------------------------------------------
-
-        def _send_raw(self, status: int, data: bytes, headers: dict[str, str]) -> None:
-            try:
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
-
-        def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-            data = (
-                b"" if body is None else body.encode() if isinstance(body, str) else json.dumps(body).encode()
-            )
-            kind = "text/plain" if isinstance(body, str) else "application/json"
-            self._send_raw(status, data, {"Content-Type": kind, **(headers or {})})
+def _handler_for(fake: FakeGitLab) -> type[FakeForgeHandler]:
+    class Handler(FakeForgeHandler):
+        unauthorized = {"message": "401 Unauthorized"}
+        bad_json = {"error": "The request body is not valid JSON"}
 
         def _body(self) -> bytes:
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -283,55 +203,29 @@ def _handler_for(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:
                         return b"".join(chunks)
                     chunks.append(self.rfile.read(size))
                     self.rfile.readline()
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
+            return super()._body()
 
-        def _dispatch(self, method: str) -> None:
-            parts = urlsplit(self.path)
-            query = parse_qs(parts.query)
-            raw = self._body()
-            with fake.lock:
-                fake.requests.append((method, parts.path, query))
-                fault = next(
-                    (
-                        f
-                        for f in fake.faults
-                        if f.times > 0 and f.method == method and f.path.fullmatch(parts.path)
-                    ),
-                    None,
-                )
-                if fault is not None:
-                    fault.times -= 1
+        def _serve(
+            self,
+            method: str,
+            parts: SplitResult,
+            query: dict[str, list[str]],
+            raw: bytes,
+            fault: Fault | None,
+        ) -> None:
             if not parts.path.startswith(API + "/"):
-                self._git(method, parts.path, parts.query, raw)
+                self._git(method, parts.path, parts.query, raw)  # git smart HTTP takes no faults
                 return
-            if self.headers.get("PRIVATE-TOKEN") != fake.token:
-                self._send(401, {"message": "401 Unauthorized"})
-                return
-            if fault is not None and fault.delay and not fault.after:
-                time.sleep(fault.delay)
-            if fault is not None and fault.status is not None and not fault.after:
-                self._send(fault.status, fault.body, fault.headers)
-                return
-            try:
-                payload = json.loads(raw) if raw else {}
-            except ValueError:
-                self._send(400, {"error": "The request body is not valid JSON"})
-                return
-            with fake.lock:
-                if method != "GET":
-                    fake.bodies.append((method, parts.path, payload))
-                status, body, headers = self._route(method, parts.path, query, payload)
-            if fault is not None and fault.after:
-                time.sleep(fault.delay)
-                if fault.status is not None:
-                    self._send(fault.status, fault.body, fault.headers)
-                    return
-            self._send(status, body, headers)
+            super()._serve(method, parts, query, raw, fault)
+
+        def _authorized(self) -> bool:
+            return self.headers.get("PRIVATE-TOKEN") == fake.token
 
         def _route(
             self, method: str, path: str, query: dict[str, list[str]], payload: dict[str, Any]
         ) -> tuple[int, Any, dict[str, str] | None]:
+            if method != "GET":
+                fake.bodies.append((method, path, payload))
             found = re.fullmatch(rf"{API}/projects/([^/]+)(/.*)?", path)
             key = unquote(found.group(1)) if found else ""
             project = fake.projects.get(key) or next(
@@ -370,11 +264,7 @@ def _handler_for(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:
                     lambda m: self._note(project, int(m.group(1)), params),
                 ),
             ]
-            for verb, pattern, answer in routes:
-                matched = re.fullmatch(pattern, rest)
-                if matched and verb == method:
-                    return answer(matched)
-            return 404, {"error": "404 Not Found"}, None
+            return self._first_route(routes, method, rest) or (404, {"error": "404 Not Found"}, None)
 
         # -- endpoints ---------------------------------------------------------------------------
 
