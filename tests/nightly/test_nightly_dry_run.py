@@ -3,18 +3,15 @@ would have been done (the agent, a revert of a fix judged worse, the notificatio
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
-from nightly.night_helpers import MERGED_AT, NIGHT, commit, failures_after_merge, git
+from nightly.night_helpers import NIGHT, git, merge_a_worse_fix
 from nightly.webhook_server import webhook
 from self_improver.examples.demo_telemetry import DEMO_ANCHOR, build_demo_db
 from self_improver.server.cli import main
 from self_improver.server.context import AppResources
 from self_improver.server.nightly import run_nightly_async
-from self_improver.tools.errors.reports import top_errors
 from self_improver.tools.nightly.runs import RunRecords
-from self_improver.tools.pulls.merge_policy import AutoMergePolicy
 
 
 def _repo_state(repo: Path) -> tuple[str, str, str, list[str]]:
@@ -30,39 +27,8 @@ async def test_a_dry_run_changes_nothing_in_the_users_repo_and_says_what_it_woul
     make_settings, worker_repo: Path, tmp_path: Path
 ) -> None:
     db = build_demo_db(tmp_path / "night.db").path
-    policy = AutoMergePolicy(enabled=True, allowed_paths=["worker/*", "tests/*"])
-    base = {
-        "telemetry_db": db,
-        "repos": [{"name": "worker", "path": str(worker_repo)}],
-        "pr_provider": "local",
-        "auto_merge": policy,
-        "embedding": "offline",
-    }
-    app = AppResources.from_settings(make_settings(now=DEMO_ANCHOR, **base))
-    try:
-        group = (await top_errors(app.errors, days=7, limit=3)).groups[2]  # the AttributeError
-    finally:
-        await app.close()
-    failures_after_merge(db, group.example, 25)
-    branch = f"self-improver/{group.signature}-x"
-    git(worker_repo, "checkout", "-q", "-b", branch, "main")
-    commit(worker_repo, "worker/agent.py", "CONTEXT = {}\n", "fix")
-    commit(worker_repo, "tests/test_agent.py", "def test_context():\n    assert True\n", "test")
-    git(worker_repo, "checkout", "-q", "main")
-    app = AppResources.from_settings(make_settings(now=MERGED_AT - timedelta(hours=1), **base))
-    try:
-        opened = await app.pulls.open_pull_request(
-            "worker", branch, "Fix it", "A fix.", group.signature, draft=False
-        )
-        number = opened.pull_request.number
-        await app.pulls.set_local_checks("worker", number, "passing")
-    finally:
-        await app.close()
-    app = AppResources.from_settings(make_settings(now=MERGED_AT, **base))
-    try:
-        assert (await app.pulls.merge_pull_request("worker", number, policy)).merged
-    finally:
-        await app.close()
+    fix = await merge_a_worse_fix(make_settings, worker_repo, db, embedding="offline")
+    base, number = fix.base, fix.number
 
     marker = worker_repo / "AGENT_WAS_HERE"
     before = _repo_state(worker_repo)
