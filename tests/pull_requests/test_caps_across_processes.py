@@ -1,5 +1,5 @@
 """`max_open_prs` holds across processes sharing one data dir: several real processes, each with its own
-server, open a different fix at the same moment; exactly the cap's number of pull requests opens."""
+server, apply a different fix and open it at the same moment; exactly the cap's number of pull requests opens."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from pull_requests.git_setup import UserRepo, commit_on, git
+from pull_requests.git_setup import UserRepo, git
 from self_improver.server.config import load_settings
 from self_improver.tools.pulls.records import PullRecords
 
@@ -20,15 +20,8 @@ PROCESSES = 5
 def test_max_open_prs_holds_when_processes_open_at_the_same_moment(
     tmp_path: Path, user_repo: UserRepo, demo_db: Path
 ) -> None:
-    main = git(user_repo.path, "rev-parse", "refs/heads/main")
-    fixes = []
-    for index in range(PROCESSES):
-        signature = f"{index + 1:x}" * 12
-        branch = f"self-improver/{signature}-fix-{index}"
-        commit_on(
-            user_repo.path, main, {f"worker/fix_{index}.py": f"FIX = {index}\n"}, branch, f"fix {index}"
-        )
-        fixes.append((branch, signature))
+    # each process applies its own fix with apply_patch ("-") and opens it, all at the same moment
+    fixes = [("-", f"{index + 1:x}" * 12) for index in range(PROCESSES)]
     data = tmp_path / "shared-data"
     config = tmp_path / "self-improver.toml"
     config.write_text(

@@ -173,3 +173,23 @@ def test_duplicate_head_422_returns_the_existing_pull_request(fake_github, user_
     pull = provider.create(draft, run_id="run")
     provider.close()
     assert pull.number == number and len(fake_github.pulls("acme/worker")) == 1
+
+
+def test_the_local_remote_is_made_once_when_processes_race_for_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Several servers sharing a data dir used to fail on each other's half-made `git init --bare`."""
+    import subprocess
+    import sys
+
+    remote = tmp_path / "data" / "remotes" / "worker.git"
+    code = (
+        "import sys, time; from pathlib import Path\n"
+        "from self_improver.tools.pulls.git import ensure_bare_remote\n"
+        "while time.time() < float(sys.argv[2]): pass\n"  # released together
+        "ensure_bare_remote(Path(sys.argv[1]), 'main')\n"
+    )
+    start = str(time.time() + 2.0)
+    racers = [subprocess.Popen([sys.executable, "-c", code, str(remote), start]) for _ in range(6)]
+    assert [racer.wait(timeout=60) for racer in racers] == [0] * 6
+    head = (remote / "HEAD").read_text()
+    assert head == "ref: refs/heads/main\n"
+    assert [p.name for p in remote.parent.iterdir()] == ["worker.git"]  # no temporary copy left behind

@@ -67,7 +67,7 @@ def apply_patch(
             raise ToolInputError("edits is empty: send at least one {path, search, replace}")
         edits = [check_edit_path(repo, edit) for edit in edits]
     patch_id = _patch_id(diff, edits)
-    with repo.lock:
+    with repo.exclusive():
         base = repo.default_commit()
         fix = open_dry_run_checkout(repo, branch, base) if dry_run else open_fix_worktree(repo, branch, base)
         try:

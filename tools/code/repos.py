@@ -6,8 +6,11 @@ tables, and every git command runs against that table's checkout.
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +42,21 @@ class Repo:
     @property
     def denied_paths(self) -> list[str]:
         return self.config.denied_paths
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """This repo's fix worktrees for one caller at a time, across threads and across processes that
+        share the data dir: git's worktree registry breaks under concurrent `worktree add` (one reads the
+        other's half-made entry) and a failed call's `worktree prune` could drop another's."""
+        with self.lock:
+            lock_file = self.worktrees_root.with_name(f"{self.worktrees_root.name}.lock")
+            lock_file.parent.mkdir(parents=True, exist_ok=True)
+            with open(lock_file, "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
 
     def git(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
         """Run git in the user's checkout: only for commands that leave its tree, index and HEAD alone."""

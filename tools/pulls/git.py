@@ -7,8 +7,11 @@ remote URLs can carry credentials.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -80,19 +83,27 @@ def diff_against(repo: Path, base: str, branch: str) -> str:
 
 def ensure_bare_remote(path: Path, default_branch: str) -> None:
     """Create the local provider's default remote once (a bare repo in the data dir)."""
+    branch = git_runner.check_ref(default_branch, "default_branch")
+    init_bare_once(path, f"--initial-branch={branch}")
+
+
+def init_bare_once(path: Path, *options: str) -> None:
+    """A bare repository at `path`, made once even when several processes ask at the same moment.
+
+    `git init` in place races (two inits of one directory fail on each other's files), so each process
+    initialises a private temporary directory and renames it into place; a loser discards its copy.
+    """
     if (path / "HEAD").exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    run_git(
-        path.parent,
-        "init",
-        "--bare",
-        "--quiet",
-        "--template=",
-        f"--initial-branch={git_runner.check_ref(default_branch, 'default_branch')}",
-        "--",
-        str(path),
-    )
+    temporary = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    run_git(path.parent, "init", "--bare", "--quiet", "--template=", *options, "--", str(temporary))
+    try:
+        os.rename(temporary, path)
+    except OSError:
+        shutil.rmtree(temporary, ignore_errors=True)
+        if not (path / "HEAD").exists():
+            raise
 
 
 def push_branch(repo: Path, remote: str, branch: str, extra_env: Mapping[str, str] | None = None) -> None:

@@ -39,9 +39,7 @@ FETCHED = "refs/self-improver"
 def scratch_repo(data_dir: Path, repo_name: str) -> Path:
     """The bare scratch repository of one configured repo, created on first use."""
     path = data_dir / SCRATCH_DIR / f"{repo_name}.git"
-    if not (path / "HEAD").exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        git.run_git(path.parent, "init", "--bare", "--quiet", "--template=", "--", str(path))
+    git.init_bare_once(path)
     return path
 
 
