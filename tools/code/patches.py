@@ -25,6 +25,7 @@ from .unified_diff import FilePatch, parse_unified_diff
 from .worktrees import (
     FixWorktree,
     discard,
+    ensure_outside_checkout,
     fix_branch_name,
     open_dry_run_checkout,
     open_fix_worktree,
@@ -67,6 +68,7 @@ def apply_patch(
             raise ToolInputError("edits is empty: send at least one {path, search, replace}")
         edits = [check_edit_path(repo, edit) for edit in edits]
     patch_id = _patch_id(diff, edits)
+    ensure_outside_checkout(repo)  # before the lock file, which lives beside the worktrees
     with repo.exclusive():
         base = repo.default_commit()
         fix = open_dry_run_checkout(repo, branch, base) if dry_run else open_fix_worktree(repo, branch, base)
