@@ -101,11 +101,16 @@ async def test_merge_under_the_policy_and_a_closed_mr_mutes_its_signature(
                 draft=False,
             )
         fake_gitlab.add_pipeline(PROJECT, good.head, "success", ref=good.branch)
+        main_before = fake_gitlab.projects[PROJECT].branch_sha("main")
         merged = await call(client, "merge_pull_request", repo="worker", number=1)
         fake_gitlab.set_state(PROJECT, 2, "closed")
         synced = await call(client, "sync_pull_requests", repo="worker")
 
     assert merged["merged"] is True, json.dumps(merged)[:1500]
-    assert fake_gitlab.projects[PROJECT].branch_sha("main") != user_repo.head  # main moved on "GitLab"
+    main_after = fake_gitlab.projects[PROJECT].branch_sha("main")
+    assert main_after not in (None, main_before)  # main moved on "GitLab"
+    assert "TIMEOUT = 60" in fake_gitlab.projects[PROJECT].git(
+        "show", "main:worker/imap.py"
+    )  # the fix's text
     muted = [c for c in synced["changes"] if c.get("muted")]
     assert [c["muted"] for c in muted] == [[other.signature]]

@@ -11,6 +11,7 @@ from pull_requests.fake_github_api import FakeGitHub
 from pull_requests.fake_gitlab_api import FakeGitLab
 from pull_requests.git_setup import BRANCH, SIGNATURE, UserRepo, commit_on, git
 from self_improver.server.app import build_server
+from self_improver.server.config import Settings
 from self_improver.server.context import AppResources
 from self_improver.tools.code.repo_config import RepoConfig
 from self_improver.tools.insights.results import FailureBreakdown, ImpactResult, RateComparison, WindowSpan
@@ -62,6 +63,12 @@ def impact(verdict: str, after: int = 0, low: float = 0.0, high: float | None = 
         marked_regressed=False,
         method="exact",
     )
+
+
+async def _opened_number(settings: Settings) -> int:
+    """Open the IMAP fix through a server of its own, as a host would; its pull request number."""
+    async with Client(build_server(settings)) as client:
+        return int((await _open(client))["pull_request"]["number"])
 
 
 async def _open(client: Client, branch: str = BRANCH, signature: str = SIGNATURE, **extra: object) -> dict:
@@ -150,9 +157,7 @@ async def test_verdicts_are_issue_comments_on_github_once_per_change(
     github_settings, fake_github: FakeGitHub
 ) -> None:
     settings = github_settings()
-    async with Client(build_server(settings)) as client:
-        opened = await _open(client)
-    number = opened["pull_request"]["number"]
+    number = await _opened_number(settings)
     resources = AppResources.from_settings(settings)
     try:
         first = await resources.pulls.post_verdict("worker", number, impact("fixed"))
@@ -222,9 +227,7 @@ async def test_a_github_pull_request_closed_without_merging_mutes_its_signature(
     github_settings, fake_github: FakeGitHub
 ) -> None:
     settings = github_settings()
-    async with Client(build_server(settings)) as client:
-        opened = await _open(client)
-    number = opened["pull_request"]["number"]
+    number = await _opened_number(settings)
     fake_github.set_state("acme/worker", number, "closed")
     async with Client(build_server(settings)) as client:
         synced = await call(client, "sync_pull_requests")
