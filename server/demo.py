@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sys
+import uuid
 from pathlib import Path
 
 from mcp import Client
@@ -99,7 +100,11 @@ def prepare_demo_dir(folder: Path) -> Path | None:
     if folder.is_dir() and any(folder.iterdir()):
         if not (folder / MARKER).is_file():
             return None
-        shutil.rmtree(folder)
+        # Moved aside in one step, then deleted: a run stopped half-way, or another demo racing this one,
+        # never leaves a half-removed folder without its marker that every later demo would refuse.
+        aside = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex}")
+        folder.rename(aside)
+        shutil.rmtree(aside, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MARKER).write_text("made by `self-improver demo`; the next demo run replaces this folder\n")
     return folder

@@ -33,6 +33,7 @@ def test_the_demo_folder_is_created_kept_and_replaced_only_when_it_is_a_demo(tmp
     (folder / "telemetry.db").write_text("last run")
     assert prepare_demo_dir(folder) == folder.resolve()
     assert sorted(p.name for p in folder.iterdir()) == [MARKER]  # the earlier demo is gone
+    assert not list(tmp_path.glob(".demo.old-*"))  # moved aside, then deleted
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
