@@ -34,6 +34,11 @@ def redact_secrets(text: str, redact_emails: bool = True) -> str:
     return (_loaded or _detector()).redact_secrets(text, redact_emails)  # type: ignore[no-any-return]
 
 
+def redact_each(texts: list[str | None], cut: int) -> list[str | None]:
+    """`redact_secrets(text)[:cut]` for each text of a list (None stays None): the batch form for pages."""
+    return (_loaded or _detector()).redact_each(texts, cut)  # type: ignore[no-any-return]
+
+
 def redact_lines(text: str, redact_emails: bool = False) -> str:
     """`redact_secrets` that keeps every line where it was (line numbers of source files stay right)."""
     return _detector().redact_lines(text, redact_emails)  # type: ignore[no-any-return]

@@ -16,7 +16,7 @@ from typing import Any, NoReturn, TypeVar
 from .mapping import TelemetryMapping
 from .source import DurationHistogram, FailedTask, SourceSchema
 from .timestamps import TimeEncoding, decode_any, parse_iso
-from .windows import Window
+from .windows import Window, utc_text
 
 T = TypeVar("T")
 SCHEMA_RECHECK_SECONDS = 2.0  # `schema()` trusts a check this recent (saves a thread hop per call)
@@ -223,6 +223,15 @@ def decode_time(encoding: TimeEncoding, value: Any) -> datetime | None:
     if type(value) is str and "-" in value:
         return parse_iso(value.strip())
     return encoding.decode(value) or decode_any(value)
+
+
+def shown_time(encoding: TimeEncoding, value: Any) -> str:
+    """A stored created_at as a page of tasks shows it: our canonical UTC text as stored (the common case:
+    no parse), else the decoded instant as that text, else the stored value as text."""
+    if type(value) is str and len(value) == 19 and value[10] == " " and value[4] == "-" and value[16] == ":":
+        return value  # canonical shape; when its digits are no time, decoding fails and shows it as is too
+    moment = decode_time(encoding, value)
+    return str(value) if moment is None else utc_text(moment)
 
 
 def duration_expression(

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .durations import BIN_OFFSET, EXACT_BELOW_MS, LOG_STEP
-from .engine import FailedPageAsk, Key, SyncEngine, decode_time, failed_tasks_from, histogram_from
+from .engine import FailedPageAsk, Key, SyncEngine, decode_time, failed_tasks_from, histogram_from, shown_time
 from .locations import masked_url
 from .mapping import TelemetryMapping
 from .models import QueryResult
@@ -144,8 +144,7 @@ class PostgresTaskSource(PostgresConnections, SyncEngine):
                 TaskRecord(
                     id=plain_id(r[0]),
                     status=str(r[1]),
-                    created_at=decode_time(encoding, r[2]),
-                    created_raw=plain(r[2]),
+                    created=shown_time(encoding, r[2]),
                     error=r[3],
                     agent=r[4],
                     task_name=r[5],

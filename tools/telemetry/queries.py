@@ -7,10 +7,10 @@ are thin wrappers around these, and the demo and benchmarks call them directly.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from ..errors.redact import redact_secrets
+from ..errors.redact import redact_each
 from ..support.paging import decode_cursor, encode_cursor
 from ..support.problems import ToolInputError
 from .day_counts import daily_status_counts, window_status_counts
@@ -135,18 +135,19 @@ async def find_tasks(
     schema = await store.source.schema()
     has_more = len(rows) > limit
     page = rows[:limit]
+    errors = redact_each([r.error for r in page], MAX_TEXT)
     tasks = [
         {
             "id": r.id,
             "status": r.status,
-            "created_at": r.created_text or (_utc_text(r.created_at) if r.created_at else str(r.created_raw)),
+            "created_at": r.created,
             "agent": r.agent,
             "task_name": r.task_name,
             "duration_ms": None if r.duration_ms is None else int(r.duration_ms),
             "error_type": r.error_type,
-            "error": redact_secrets(r.error)[:MAX_TEXT] if r.error else None,
+            "error": error,
         }
-        for r in page
+        for r, error in zip(page, errors, strict=True)
     ]
     next_cursor = encode_cursor("tasks", [page[-1].sort_key, page[-1].id]) if has_more else None
     # One validation of the whole page (the rows as plain dicts) costs half of a TaskRow per row.
@@ -159,8 +160,3 @@ async def find_tasks(
             "warnings": list(schema.warnings),
         }
     )
-
-
-def _utc_text(moment: datetime) -> str:
-    """`utc_text`, with an instant that is already in UTC (as engines return them) formatted in one call."""
-    return moment.isoformat(" ", "seconds")[:19] if moment.tzinfo is UTC else utc_text(moment)

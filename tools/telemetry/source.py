@@ -51,20 +51,18 @@ class TaskFilter:
 
 
 class TaskRecord(NamedTuple):
-    """One task of a find_tasks page. A named tuple: a page builds one per row, and a tuple is built in
-    a fraction of a frozen dataclass's time."""
+    """One task of a find_tasks page, as the page shows it. A named tuple: a page builds one per row, and
+    a tuple is built in a fraction of a frozen dataclass's time."""
 
     id: Any
     status: str
-    created_at: datetime | None
-    created_raw: Any
+    created: str  # our canonical UTC text (`utc_text`), or the stored value as text when it is no time
     error: str | None = None
     agent: str | None = None
     task_name: str | None = None
     duration_ms: float | None = None
     error_type: str | None = None
     sort_key: Any = None  # the engine's ordering value, for the next page's cursor
-    created_text: str | None = None  # as FailedTask.created_text
 
 
 class FailedTask(NamedTuple):

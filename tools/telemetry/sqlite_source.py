@@ -1,48 +1,40 @@
 """The SQLite engine of the task-source boundary: a user's file, opened read-only, never altered.
 
-One connection per source, reused across calls (a new connection and `PRAGMA table_info` cost ~5 ms a
-call); the schema is learned once and re-learned when `PRAGMA schema_version` changes or the file is
-replaced. Queries run in a worker thread under one lock. The file is opened `mode=ro` with
-`PRAGMA query_only`, so no statement of ours can change it. The SQL pieces live in `sqlite_windows`, the
-catalog and the full look of `telemetry check` in `sqlite_inspect`.
+The connection, the learned schema and where a read runs (worker thread, or inline for short reads) live
+in `sqlite_connection`. The file is opened `mode=ro` with `PRAGMA query_only`, so no statement of ours
+can change it. The SQL pieces live in `sqlite_windows`, the catalog and the full look of `telemetry
+check` in `sqlite_inspect`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from ..support.problems import UnavailableError
 from .durations import duration_bin, duration_bin_sql
 from .engine import (
     FailedPageAsk,
     Key,
     SyncEngine,
-    canonical_time,
-    decode_time,
     failed_tasks_from,
     histogram_from,
+    shown_time,
     text_or_none,
 )
-from .mapping import OPTIONAL_FIELDS, REQUIRED_FIELDS, TelemetryMapping
 from .models import QueryResult
 from .source import (
     DurationHistogram,
     FailedTask,
     Inspection,
-    SourceSchema,
     TaskFilter,
     TaskMessage,
     TaskRecord,
 )
-from .sqlite_inspect import indexed_first_columns, inspect_table, sample_times, table_columns, tables
+from .sqlite_connection import SQLiteReader, translate_sqlite_error
+from .sqlite_inspect import inspect_table
 from .sqlite_windows import (
     Learned,
     agent_sql,
@@ -52,98 +44,14 @@ from .sqlite_windows import (
     sort_key,
     window_sql,
 )
-from .table_checks import check_required, learn_warnings, no_table
 from .timestamps import decode_any
 from .windows import Window
 
-BUSY_TIMEOUT_MS = 5000
-RELEARN_SECONDS = 300
 CHUNK = 500  # ids per `IN (...)` list
-T = TypeVar("T")
 
 
-class SQLiteTaskSource(SyncEngine):
+class SQLiteTaskSource(SQLiteReader, SyncEngine):
     engine = "sqlite"
-
-    def __init__(self, path: Path, mapping: TelemetryMapping):
-        self.path = path
-        self.mapping = mapping
-        self.location = str(path)
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-        self._learned: Learned | None = None
-
-    # -- connection and schema -----------------------------------------------------------------------
-    async def _run(self, work: Callable[[sqlite3.Connection, Learned], T]) -> T:
-        return await asyncio.to_thread(self._locked, work)
-
-    def _locked(self, work: Callable[[sqlite3.Connection, Learned], T]) -> T:
-        with self._lock:
-            try:
-                conn = self._connection()
-                return work(conn, self._current(conn))
-            except sqlite3.OperationalError as exc:
-                raise translate_sqlite_error(exc, self.path) from exc
-
-    def _stamp(self) -> Any:
-        try:
-            info = os.stat(self.path)
-        except OSError:
-            return None
-        return (info.st_dev, info.st_ino)
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is not None and self._learned is not None and self._stamp() != self._learned.stamp:
-            self._close()  # the file was replaced: read the new one
-        if self._conn is None:
-            if not self.path.is_file():
-                raise UnavailableError(
-                    f"telemetry database not found at {self.path}: point SELF_IMPROVER_TELEMETRY_DB (or "
-                    "--telemetry-db) at your SQLite file, or record tasks first (`self-improver ingest "
-                    "FILE.jsonl`); `self-improver demo` shows a working example"
-                )
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            try:
-                conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
-                conn.execute("PRAGMA query_only = 1")
-            except sqlite3.Error as exc:
-                raise UnavailableError(f"cannot open telemetry database {self.path}: {exc}") from exc
-            self._conn = conn
-        return self._conn
-
-    def _current(self, conn: sqlite3.Connection) -> Learned:
-        version = conn.execute("PRAGMA schema_version").fetchone()[0]
-        learned = self._learned
-        if learned is None or learned.version != version or time.monotonic() - learned.at > RELEARN_SECONDS:
-            learned = self._learned = self._learn(conn, version)
-        learned.checked = time.monotonic()
-        return learned
-
-    def _learn(self, conn: sqlite3.Connection, version: int) -> Learned:
-        table = self.mapping.table
-        present = set(table_columns(conn, table))
-        if not present:
-            raise no_table(str(self.path), table, tables(conn)[:20])
-        check_required(self.mapping, str(self.path), present)
-        columns = {f: quote(self.mapping.column(f)) for f in REQUIRED_FIELDS + OPTIONAL_FIELDS}
-        found = {f: q for f, q in columns.items() if self.mapping.column(f) in present}
-        detection = sample_times(conn, self.mapping, found["created_at"])
-        warnings = learn_warnings(
-            self.mapping,
-            present,
-            found,
-            detection,
-            time_types="ISO 8601",
-            one_format="store one format to make windows index-served",
-        )
-        indexed = indexed_first_columns(conn, table)
-        schema = SourceSchema(
-            fields=frozenset(found),
-            time=detection,
-            time_indexed=self.mapping.column("created_at") in indexed,
-            warnings=tuple(warnings),
-        )
-        return Learned(schema, found, version, self._stamp(), indexed)
 
     # -- SQL pieces (see sqlite_windows) -----------------------------------------------------------------
     def _table(self) -> str:
@@ -194,24 +102,29 @@ class SQLiteTaskSource(SyncEngine):
                 f"ORDER BY {key} DESC, {c['id']} DESC LIMIT :limit",
                 params,
             ).fetchall()
-            return [
-                TaskRecord(
-                    r[0],
-                    str(r[1]),
-                    decode_time(encoding, r[2]) if (at := canonical_time(r[2])) is None else at,
-                    r[2],
-                    None if r[3] is None else str(r[3]),
-                    r[4],
-                    r[5],
-                    _number(r[6]),
-                    r[7],
-                    r[8],
-                    None if at is None else r[2],
+            new, number = tuple.__new__, _number
+            return [  # TaskRecord(...) without the named tuple's Python-level __new__: a page is a hot path
+                new(
+                    TaskRecord,
+                    (
+                        r[0],
+                        str(r[1]),
+                        shown_time(encoding, r[2]),
+                        None if r[3] is None else str(r[3]),
+                        r[4],
+                        r[5],
+                        None if r[6] is None else number(r[6]),
+                        r[7],
+                        r[8],
+                    ),
                 )
                 for r in rows
             ]
 
-        return await self._run(work)
+        if filters.error_contains:
+            return await self._run(work)  # a text search reads every row it passes: never inline
+        shape = (filters.status is None, filters.agent is None, filters.since is None, filters.until is None)
+        return await self._run_short(shape, work)
 
     def _statuses(self, conn: sqlite3.Connection, learned: Learned, window: Window) -> list[str]:
         """The distinct stored statuses: a skip-scan of an index that starts with status (a few seeks),
@@ -363,29 +276,9 @@ class SQLiteTaskSource(SyncEngine):
 
         return await query_telemetry(self.path, sql, params, limit, time_limit)
 
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-            self._learned = None
-
-    async def close(self) -> None:
-        with self._lock:
-            self._close()
-
 
 def _number(value: Any) -> float | None:
     try:
         return None if value is None else float(value)
     except (TypeError, ValueError):
         return None
-
-
-def translate_sqlite_error(exc: sqlite3.OperationalError, path: Path) -> Exception:
-    text = str(exc)
-    if "locked" in text or "busy" in text:
-        return UnavailableError(
-            f"telemetry database {path} stayed locked by another process for {BUSY_TIMEOUT_MS // 1000} s; "
-            "retry in a moment, or make the writer use WAL mode so readers are not blocked"
-        )
-    return UnavailableError(f"telemetry database {path} could not be read: {text}")
