@@ -21,16 +21,17 @@ ROWS = 500_000
 
 
 def test_a_read_past_its_budget_is_interrupted_and_a_short_one_answers(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / "t.db")
+    conn = sqlite3.connect(tmp_path / "t.db", timeout=5)
     endless = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT max(i) FROM n"
     started = time.perf_counter()
     with pytest.raises(Overran):
-        within_budget(conn, lambda: conn.execute(endless).fetchone(), seconds=0.01)
+        within_budget(conn, lambda: conn.execute(endless).fetchone(), 5000, seconds=0.01)
     assert time.perf_counter() - started < 1.0
-    assert within_budget(conn, lambda: conn.execute("SELECT 40 + 2").fetchone()) == (42,)
+    assert within_budget(conn, lambda: conn.execute("SELECT 40 + 2").fetchone(), 5000) == (42,)
     with pytest.raises(sqlite3.OperationalError, match="no such table"):  # a real error stays itself
-        within_budget(conn, lambda: conn.execute("SELECT * FROM missing").fetchone())
+        within_budget(conn, lambda: conn.execute("SELECT * FROM missing").fetchone(), 5000)
     assert conn.execute("SELECT 1").fetchone() == (1,)  # the handler is gone: nothing interrupts now
+    assert conn.execute("PRAGMA busy_timeout").fetchone() == (5000,)  # and the busy timeout is back
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +138,52 @@ def test_a_page_masks_secrets_and_cuts_long_errors_on_either_path(tmp_path: Path
         assert shown[0] is None
         assert shown[1] == "x" * queries.MAX_TEXT
         assert shown[2] is not None and key not in shown[2] and shown[2].startswith("auth failed with ")
+
+
+def test_a_page_that_meets_a_writers_lock_waits_in_the_worker_thread_not_on_the_loop(tmp_path: Path) -> None:
+    """A rollback-journal file locked by a writer: SQLite's busy wait would stall the loop if it ran inline."""
+    path = tmp_path / "t.db"
+    conn = sqlite3.connect(path)
+    ensure_schema(conn)
+    conn.execute("PRAGMA journal_mode = DELETE")
+    conn.executemany(
+        "INSERT INTO tasks(status, created_at) VALUES ('failed', ?)",
+        [(f"2026-02-15 10:00:{i:02d}",) for i in range(9)],
+    )
+    conn.commit()
+    conn.close()
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+
+    async def scenario() -> tuple[int, float, float]:
+        store = TelemetryStore(open_source(path, TelemetryMapping()), "UTC", NOW)
+        try:
+            await queries.find_tasks(store, status="failed")  # warm
+            writer.execute("BEGIN EXCLUSIVE")  # readers now get SQLITE_BUSY until it commits
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.3, lambda: writer.execute("COMMIT"))
+            gaps: list[float] = []
+            done = asyncio.Event()
+
+            async def heartbeat() -> None:
+                last = time.perf_counter()
+                while not done.is_set():
+                    await asyncio.sleep(0.005)
+                    gaps.append(time.perf_counter() - last)
+                    last = time.perf_counter()
+
+            beat = asyncio.create_task(heartbeat())
+            await asyncio.sleep(0.02)
+            started = time.perf_counter()
+            page = await queries.find_tasks(store, status="failed")
+            took = time.perf_counter() - started
+            done.set()
+            await beat
+            return len(page.tasks), took, max(gaps)
+        finally:
+            await store.source.close()
+
+    count, took, longest_gap = asyncio.run(scenario())
+    writer.close()
+    assert count == 9
+    assert took > 0.2  # it did wait for the writer
+    assert longest_gap < 0.15, (longest_gap, took)  # ...in the worker thread: the loop kept running

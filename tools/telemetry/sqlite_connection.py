@@ -125,9 +125,10 @@ class SQLiteReader:
             return await self._run(work)
         try:
             conn = self._connection()
-            return within_budget(conn, lambda: work(conn, self._current(conn)))
-        except Overran:
-            self._long_reads.add(shape)
+            return within_budget(conn, lambda: work(conn, self._current(conn)), BUSY_TIMEOUT_MS)
+        except Overran as stopped:
+            if not stopped.busy:
+                self._long_reads.add(shape)
         except sqlite3.OperationalError as exc:
             raise translate_sqlite_error(exc, self.path) from exc
         finally:

@@ -4,7 +4,9 @@ A page of tasks is ~70 us of SQL; handing it to a worker thread and back costs ~
 half again. A read that is usually short runs inline instead, under SQLite's progress handler: once it
 has run for `SHORT_SECONDS` the handler interrupts it, and the caller runs it again in the worker thread.
 So an inline read holds the loop for a millisecond at most, and a read that turned out long (a filter
-no index serves) pays that millisecond once: its shape goes to the worker thread from then on.
+no index serves) pays that millisecond once: its shape goes to the worker thread from then on. SQLite's
+busy handler sleeps without calling the progress handler, so the busy timeout is off while a read runs
+inline: a read that meets a writer's lock goes to the worker thread, which waits for it.
 """
 
 from __future__ import annotations
@@ -20,11 +22,19 @@ CHECK_EVERY = 1000  # SQLite VM instructions between two looks at the clock (~0.
 
 
 class Overran(Exception):
-    """The read ran past its inline budget and was interrupted; run it in the worker thread."""
+    """The read was stopped (it ran past its inline budget, or met a lock when `busy`); run it in the
+    worker thread."""
+
+    def __init__(self, busy: bool = False):
+        super().__init__("locked by a writer" if busy else "ran past its inline budget")
+        self.busy = busy
 
 
-def within_budget(conn: sqlite3.Connection, read: Callable[[], T], seconds: float = SHORT_SECONDS) -> T:
-    """`read()` on `conn`, interrupted by `Overran` once it has run `seconds`."""
+def within_budget(
+    conn: sqlite3.Connection, read: Callable[[], T], busy_ms: int, seconds: float = SHORT_SECONDS
+) -> T:
+    """`read()` on `conn`, stopped by `Overran` once it has run `seconds` or when the database is locked;
+    `busy_ms` is the connection's busy timeout, put back afterwards."""
     deadline = time.perf_counter() + seconds
     over = False
 
@@ -33,12 +43,16 @@ def within_budget(conn: sqlite3.Connection, read: Callable[[], T], seconds: floa
         over = time.perf_counter() > deadline
         return over
 
+    conn.execute("PRAGMA busy_timeout = 0")
     conn.set_progress_handler(past_deadline, CHECK_EVERY)
     try:
         return read()
     except sqlite3.OperationalError as exc:
         if over:
             raise Overran() from exc
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise Overran(busy=True) from exc
         raise
     finally:
         conn.set_progress_handler(None, 0)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
