@@ -134,10 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_nightly_parsers(sub, common)
 
-    telemetry_sub = command_group(sub, "telemetry", "check how your task table reads")
-    check = telemetry_sub.add_parser(
+    telemetry = command_group(sub, "telemetry", "check how your task table reads", common)
+    check = telemetry(
         "check",
-        parents=[common],
         help="doctor for your database: table, columns, statuses, times, index, a [telemetry] block to paste",
         description="Read the configured table (read-only) and report what the [telemetry] mapping sees. "
         "Exit 0: reads as configured, nothing wrong; 1: reads, with warnings; 2: table or required "
@@ -145,8 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    config_sub = command_group(sub, "config", "inspect configuration")
-    config_sub.add_parser("show", parents=[common], help="print the effective settings, secrets masked")
+    config = command_group(sub, "config", "inspect configuration", common)
+    config("show", help="print the effective settings, secrets masked")
     return parser
 
 

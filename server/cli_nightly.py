@@ -6,16 +6,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .config import Settings
 
 
-def command_group(sub: Any, name: str, help: str) -> Any:
-    """`self-improver NAME SUBCOMMAND`: the parser's subcommands, chosen one in `args.NAME_command`."""
-    return sub.add_parser(name, help=help).add_subparsers(dest=f"{name}_command", required=True)
+def command_group(
+    sub: Any, name: str, help: str, common: argparse.ArgumentParser
+) -> Callable[..., argparse.ArgumentParser]:
+    """Adds `self-improver NAME`, its chosen subcommand in `args.NAME_command`; returns `add(name, help=...)`,
+    which adds a subcommand that takes the settings flags of `common`."""
+    group = sub.add_parser(name, help=help).add_subparsers(dest=f"{name}_command", required=True)
+    return partial(group.add_parser, parents=[common])
 
 
 def add_nightly_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -44,10 +50,9 @@ def add_nightly_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         "notification; the report says what would have been done",
     )
 
-    deploy_sub = command_group(sub, "deploy", "record and list when releases went live")
-    record = deploy_sub.add_parser(
+    deploy = command_group(sub, "deploy", "record and list when releases went live", common)
+    record = deploy(
         "record",
-        parents=[common],
         help="record that a release went live (measure_impact and regressions use it)",
         description="Record a deploy in the data dir (deploys.db). With --commit, a failure counts against a "
         "merged fix only on releases whose commit contains the fix's merge commit.",
@@ -55,9 +60,7 @@ def add_nightly_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     record.add_argument("--release", required=True, help="the release name, as tasks carry it (e.g. v1.4.2)")
     record.add_argument("--commit", help="the commit that was deployed (a SHA)")
     record.add_argument("--at", help="when it went live, ISO 8601 (default: now)")
-    listing = deploy_sub.add_parser(
-        "list", parents=[common], help="the known deploys, newest first (recorded and first seen)"
-    )
+    listing = deploy("list", help="the known deploys, newest first (recorded and first seen)")
     listing.add_argument("--limit", type=int, default=20, help="most deploys to print (default 20, max 200)")
     listing.add_argument("--json", action="store_true", help="print JSON")
 

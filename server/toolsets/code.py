@@ -151,8 +151,6 @@ async def run_checks(
     )
 
     return await checks.run_checks(
-        chosen,
-        branch,
         prepared,
         app.settings.check_timeout_seconds,
         progress_reporter(ctx),

@@ -42,6 +42,10 @@ def check_environment(environ: Mapping[str, str] | None = None, names: Iterable[
 
 @dataclass(frozen=True)
 class PreparedChecks:
+    """What run_checks runs: the repo's test command on `branch`, in its worktree at `commit`."""
+
+    repo: str
+    branch: str
     command: str
     worktree: Path
     commit: str
@@ -225,25 +229,21 @@ def prepare_checks(
     box = plan_sandbox(
         sandbox, worktree, repo.path, data_dir, repo.config.check_env, repo.config.denied_paths
     )
-    return PreparedChecks(command, worktree, commit, box)
+    return PreparedChecks(repo.name, branch, command, worktree, commit, box)
 
 
 async def run_checks(
-    repo: Repo,
-    branch: str,
-    prepared: PreparedChecks,
-    time_limit: float,
-    progress: Progress | None = None,
-    redact_emails: bool = True,
+    prepared: PreparedChecks, time_limit: float, progress: Progress | None = None, redact_emails: bool = True
 ) -> CheckResult:
-    command, commit = prepared.command, prepared.commit
-    run = await run_command(command, prepared.worktree, time_limit, progress, sandbox=prepared.sandbox)
+    run = await run_command(
+        prepared.command, prepared.worktree, time_limit, progress, sandbox=prepared.sandbox
+    )
     tail, cut = output_tail(run.output, redact_emails)
     return CheckResult(
-        repo=repo.name,
-        branch=branch,
-        commit=commit,
-        command=command,
+        repo=prepared.repo,
+        branch=prepared.branch,
+        commit=prepared.commit,
+        command=prepared.command,
         passed=run.exit_code == 0 and not run.timed_out,
         exit_code=run.exit_code,
         timed_out=run.timed_out,

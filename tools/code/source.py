@@ -43,12 +43,7 @@ def read_source(repo: Repo, path: str, start_line: int = 1, end_line: int | None
     if lines and lines[-1] == "":
         lines.pop()
     total = len(lines)
-    base: dict[str, Any] = {
-        "repo": repo.name,
-        "branch": repo.default_branch,
-        "commit": commit,
-        "path": relative,
-    }
+    base = {**_read_at(repo, commit), "path": relative}
     if total == 0:
         return SourceFile(
             **base, start_line=1, end_line=0, total_lines=0, content="", truncated=False, next_start_line=None
@@ -207,14 +202,12 @@ def search_code(
             f"git grep refused the pattern: {reason}. pattern is a POSIX extended regular expression: escape "
             r"( ) [ ] { } . * + ? | ^ $ \ with a backslash to match them literally, use [0-9] instead of \d"
         )
-    return CodeSearch(
-        repo=repo.name,
-        branch=repo.default_branch,
-        commit=commit,
-        pattern=pattern,
-        matches=matches,
-        has_more=has_more,
-    )
+    return CodeSearch(**_read_at(repo, commit), pattern=pattern, matches=matches, has_more=has_more)
+
+
+def _read_at(repo: Repo, commit: str) -> dict[str, Any]:
+    """What an answer was read from: the repo, its default branch and the commit that branch was at."""
+    return {"repo": repo.name, "branch": repo.default_branch, "commit": commit}
 
 
 def _glob_pathspec(glob: str | None) -> list[str]:

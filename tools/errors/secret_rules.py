@@ -188,17 +188,12 @@ OWN_FORMATS: list[Rule] = [
     ),
 ]
 HEADER_RULES: list[Rule] = [
-    Rule(
-        "bearer/basic credential",
-        re.compile(r"(?i)\bbearer\s+([A-Za-z0-9._~+/\-]{8,}=*)"),
-        ("bearer",),
-        accept=_bearer_token,
-    ),
-    Rule(
-        "bearer/basic credential",
-        re.compile(r"(?i)\bbasic\s+([A-Za-z0-9+/]{6,}={0,2})"),
-        ("basic",),
-        accept=_basic_credentials,
+    *(  # `Bearer <token>` and `Basic <user:password in base64>`: (needle, pattern, check on the value)
+        Rule("bearer/basic credential", re.compile(pattern), (needle,), accept=accept)
+        for needle, pattern, accept in [
+            ("bearer", r"(?i)\bbearer\s+([A-Za-z0-9._~+/\-]{8,}=*)", _bearer_token),
+            ("basic", r"(?i)\bbasic\s+([A-Za-z0-9+/]{6,}={0,2})", _basic_credentials),
+        ]
     ),
     Rule(
         "authorization header value",
@@ -213,45 +208,37 @@ HEADER_RULES: list[Rule] = [
         keep_prefix=False,
     ),
 ]
-# Formats detect-secrets does not know, or knows only in one exact length or next to a label.
-OWN_TOKENS: list[Rule] = [
-    Rule(
-        "API key (sk-...)",
-        re.compile(r"\bsk-(?:ant-|proj-|svcacct-|admin-|live-|test-)?[A-Za-z0-9_\-]{16,}"),
-        ("sk-",),
-    ),
-    Rule(
-        "Stripe-style key", re.compile(r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}"), ("_live_", "_test_")
-    ),
-    Rule("Stripe webhook secret", re.compile(r"\bwhsec_[A-Za-z0-9+/=]{24,}"), ("whsec_",)),
-    Rule(
-        "GitHub token", re.compile(r"\bgh[pousr]_[A-Za-z0-9_]{20,}"), ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")
-    ),
-    Rule("GitHub fine-grained token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"), ("github_pat_",)),
-    Rule("Slack token", re.compile(r"\b(?:xox[a-z]|xapp)-[A-Za-z0-9\-]{10,}"), ("xox", "xapp-")),
-    Rule(
+# Formats detect-secrets does not know, or knows only in one exact length or next to a label: each row is
+# (kind, pattern, needles); the secret is the first group or the whole match, its kind prefix kept visible.
+_TOKEN_FORMATS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("API key (sk-...)", r"\bsk-(?:ant-|proj-|svcacct-|admin-|live-|test-)?[A-Za-z0-9_\-]{16,}", ("sk-",)),
+    ("Stripe-style key", r"\b(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}", ("_live_", "_test_")),
+    ("Stripe webhook secret", r"\bwhsec_[A-Za-z0-9+/=]{24,}", ("whsec_",)),
+    ("GitHub token", r"\bgh[pousr]_[A-Za-z0-9_]{20,}", ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")),
+    ("GitHub fine-grained token", r"\bgithub_pat_[A-Za-z0-9_]{20,}", ("github_pat_",)),
+    ("Slack token", r"\b(?:xox[a-z]|xapp)-[A-Za-z0-9\-]{10,}", ("xox", "xapp-")),
+    (
         "Slack webhook URL",
-        re.compile(r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{8,}"),
+        r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]{8,}",
         ("hooks.slack.com",),
     ),
-    Rule("Google API key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}"), ("AIza",)),
-    Rule("npm token", re.compile(r"\bnpm_[A-Za-z0-9]{30,}"), ("npm_",)),
-    Rule("Hugging Face token", re.compile(r"\bhf_[A-Za-z0-9]{30,}"), ("hf_",)),
-    Rule("PyPI token", re.compile(r"\bpypi-[A-Za-z0-9_\-]{50,}"), ("pypi-",)),
-    Rule("Shopify token", re.compile(r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}"), ("shp",)),
-    Rule("DigitalOcean token", re.compile(r"\bdo[opr]_v1_[a-f0-9]{64}"), ("_v1_",)),
-    Rule("Databricks token", re.compile(r"\bdapi[a-f0-9]{32}(?:-\d)?"), ("dapi",)),
-    Rule("Postman API key", re.compile(r"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}"), ("PMAK-",)),
-    Rule(
+    ("Google API key", r"\bAIza[0-9A-Za-z_\-]{35}", ("AIza",)),
+    ("npm token", r"\bnpm_[A-Za-z0-9]{30,}", ("npm_",)),
+    ("Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}", ("hf_",)),
+    ("PyPI token", r"\bpypi-[A-Za-z0-9_\-]{50,}", ("pypi-",)),
+    ("Shopify token", r"\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}", ("shp",)),
+    ("DigitalOcean token", r"\bdo[opr]_v1_[a-f0-9]{64}", ("_v1_",)),
+    ("Databricks token", r"\bdapi[a-f0-9]{32}(?:-\d)?", ("dapi",)),
+    ("Postman API key", r"\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}", ("PMAK-",)),
+    (
         "Azure storage key",
-        re.compile(r"(?i)\b(?:Account|SharedAccess)Key\s*=\s*([A-Za-z0-9+/=]{20,})"),
+        r"(?i)\b(?:Account|SharedAccess)Key\s*=\s*([A-Za-z0-9+/=]{20,})",
         ("accountkey", "sharedaccesskey"),
     ),
-    Rule(
-        "JSON web token",
-        re.compile(r"\beyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}"),
-        ("eyJ",),
-    ),
+    ("JSON web token", r"\beyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}", ("eyJ",)),
+]
+OWN_TOKENS: list[Rule] = [
+    *(Rule(kind, re.compile(pattern), needles) for kind, pattern, needles in _TOKEN_FORMATS),
     Rule(
         "password in a URL",
         re.compile(

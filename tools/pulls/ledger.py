@@ -61,6 +61,16 @@ class Caps:
     max_open: int
 
 
+def _check_cap(used: int, cap: int, setting: str, state: str, instead: str) -> None:
+    """Refuse (ToolInputError) when `used` has reached `cap`, the config's `setting`; `state` says what
+    is open, `instead` what to do rather than raise the cap."""
+    if used >= cap:
+        raise ToolInputError(
+            f"refused: {state}, the cap {setting}={cap}. Nothing was pushed. {instead}, or raise {setting} "
+            f"in the config (SELF_IMPROVER_{setting.upper()}) if a person agrees"
+        )
+
+
 class PullLedger:
     """Synchronous; callers run it in a worker thread. pulls.db's `pull_requests` table must exist."""
 
@@ -108,14 +118,14 @@ class PullLedger:
                 )
             opened = _count(conn, "pull_requests WHERE opened_run = ?", caps.run_id)
             in_flight = _count(conn, "open_reservations WHERE run_id = ?", caps.run_id)
-            if opened + in_flight >= caps.per_run:
-                doing = f" and is opening {in_flight} more" if in_flight else ""
-                raise ToolInputError(
-                    f"refused: this run already opened {opened} pull request(s){doing}, the cap "
-                    f"max_prs_per_run={caps.per_run}. Nothing was pushed. Remember the finding so a later night "
-                    "can open it, or raise max_prs_per_run in the config (SELF_IMPROVER_MAX_PRS_PER_RUN) if a "
-                    "person agrees"
-                )
+            doing = f" and is opening {in_flight} more" if in_flight else ""
+            _check_cap(
+                opened + in_flight,
+                caps.per_run,
+                "max_prs_per_run",
+                f"this run already opened {opened} pull request(s){doing}",
+                "Remember the finding so a later night can open it",
+            )
             open_now = count_open()
             pending = _count(
                 conn,
@@ -123,14 +133,14 @@ class PullLedger:
                 "WHERE p.provider = r.provider AND p.repo = r.repo AND p.head = r.branch AND p.state = 'open')",
                 provider,
             )
-            if open_now + pending >= caps.max_open:
-                others = f" and {pending} more are being opened by other sessions" if pending else ""
-                raise ToolInputError(
-                    f"refused: {open_now} self-improver pull request(s) are open{others}, the cap "
-                    f"max_open_prs={caps.max_open}. Nothing was pushed. Wait until reviewers merge or close some "
-                    "(see list_pull_requests), or raise max_open_prs in the config (SELF_IMPROVER_MAX_OPEN_PRS) "
-                    "if a person agrees"
-                )
+            others = f" and {pending} more are being opened by other sessions" if pending else ""
+            _check_cap(
+                open_now + pending,
+                caps.max_open,
+                "max_open_prs",
+                f"{open_now} self-improver pull request(s) are open{others}",
+                "Wait until reviewers merge or close some (see list_pull_requests)",
+            )
             if dry_run:
                 return ""
             reservation = uuid.uuid4().hex

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,7 +29,7 @@ from ..code.repo_config import RepoConfig
 from ..support.problems import ToolInputError, UnavailableError
 from . import git, scratch_repo
 from .marker import BRANCH_PREFIX, LABEL, marker
-from .merge_audit import MergeAudit, MergeAuditEntry
+from .merge_audit import Action, MergeAudit, MergeAuditEntry
 from .merge_config import AutoMergePolicy
 from .merge_policy import PolicyEvaluation, PullFacts, evaluate_merge_policy
 from .models import OpenedPullRequest, PullRequest
@@ -105,21 +106,8 @@ class Merger:
         (outcome 'dry_run'), merge nothing.
         """
         provider = self.provider_for(cfg)
-        at = utc_text(self.now())
         actor = (actor or "").strip()[:200] or "self-improver"
-
-        def record(**values: Any) -> MergeAuditEntry:
-            return self.audit.record(
-                at=at,
-                actor=actor,
-                action="merge",
-                provider=provider.name,
-                repo=cfg.name,
-                number=number,
-                branch=cfg.default_branch,
-                **values,
-            )
-
+        record = self._recorder("merge", actor, provider, cfg, number, cfg.default_branch)
         history = self.audit.entries(repo=cfg.name, number=number, provider=provider.name, limit=10)
         try:
             snapshot = provider.merge_snapshot(cfg, number)
@@ -196,6 +184,22 @@ class Merger:
             before_sha=outcome.before_sha,
             merge_commit=outcome.after_sha,
             note=outcome.note,
+        )
+
+    def _recorder(
+        self, action: Action, actor: str, provider: PullProvider, cfg: RepoConfig, number: int, branch: str
+    ) -> Callable[..., MergeAuditEntry]:
+        """`record(outcome=..., detail=..., ...)`: writes a merge-audit row of this attempt on #number,
+        timed when the recorder was made."""
+        return partial(
+            self.audit.record,
+            at=utc_text(self.now()),
+            actor=actor,
+            action=action,
+            provider=provider.name,
+            repo=cfg.name,
+            number=number,
+            branch=branch,
         )
 
     # -- revert --------------------------------------------------------------------------------------
@@ -277,17 +281,10 @@ class Merger:
         created = provider.create(draft, self.run_id)
         if not provider.keeps_own_records:
             self.records.record(provider.name, created, self.run_id, revert_sha)
-        self.audit.record(
-            at=utc_text(self.now()),
-            actor=actor,
-            action="revert",
+        record = self._recorder("revert", actor, provider, cfg, number, branch)
+        record(
             outcome="opened",
-            provider=provider.name,
-            repo=cfg.name,
-            number=number,
             head_sha=revert_sha,
-            branch=branch,
-            before_sha=None,
             after_sha=revert_sha,
             detail=f"revert pull request #{created.number} ({created.url}) after verdict worse: {verdict.reason}",
         )

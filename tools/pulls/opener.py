@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..code.repo_config import RepoConfig
 from ..code.worktrees import dry_run_checkout
@@ -139,14 +139,9 @@ class Opener:
         updated, link_note = await self.memory_link.link(
             provider.name, created, [finding_id] if finding_id else []
         )
-        return OpenedPullRequest(
-            pull_request=created,
-            provider=provider.name,
-            deduplicated=False,
-            pushed_to=pushed_to,
-            evidence_included=evidence.known,
-            memory_updated=updated,
-            note=" ".join(n for n in (memory_note, link_note) if n) or None,
+        notes = " ".join(n for n in (memory_note, link_note) if n) or None
+        return self._answer(
+            provider, created, notes, evidence=evidence.known, memory=updated, pushed_to=pushed_to
         )
 
     # -- where the branch is, and what is already open -----------------------------------------------
@@ -213,16 +208,7 @@ class Opener:
             existing = existing.model_copy(update={"finding_id": existing.finding_id or finding_id})
             updated, link_note = await self.memory_link.link(provider.name, existing, [finding_id])
             note = f"{note}. {link_note}" if link_note else note
-        return OpenedPullRequest(
-            pull_request=existing,
-            provider=provider.name,
-            deduplicated=True,
-            deduplicated_by=by,
-            evidence_included=False,
-            memory_updated=updated,
-            dry_run=self.settings.dry_run,
-            note=note,
-        )
+        return self._answer(provider, existing, note, evidence=False, memory=updated, by=by)
 
     def _preview(
         self, provider: PullProvider, draft: PullDraft, diff: str, evidence_known: bool
@@ -230,15 +216,41 @@ class Opener:
         cfg, branch = draft.repo, draft.branch
         would = draft.opened(utc_text(self.now()), "none", "")
         remote = redact_remote(provider.git_remote(cfg)[0])
-        return OpenedPullRequest(
-            pull_request=would,
-            provider=provider.name,
-            deduplicated=False,
-            evidence_included=evidence_known,
-            memory_updated=False,
-            dry_run=True,
+        note = (
+            f"dry run: nothing was pushed or opened; this pull request (number 0) would be opened on "
+            f"{provider.name} after pushing {branch!r} to {remote}"
+        )
+        return self._answer(
+            provider,
+            would,
+            note,
+            evidence=evidence_known,
+            memory=False,
             diffstat=[f"{path} +{added} -{removed}" for path, added, removed in diffstat(diff)],
             body=draft.body,
-            note=f"dry run: nothing was pushed or opened; this pull request (number 0) would be opened on "
-            f"{provider.name} after pushing {branch!r} to {remote}",
+        )
+
+    def _answer(
+        self,
+        provider: PullProvider,
+        pull: PullRequest,
+        note: str | None,
+        *,
+        evidence: bool,
+        memory: bool,
+        by: str | None = None,
+        **values: Any,
+    ) -> OpenedPullRequest:
+        """What open_pull_request answers. `by`: what found the open pull request returned instead of a new
+        one (None: not deduplicated); `values`: pushed_to, or a dry run's diffstat and body."""
+        return OpenedPullRequest(
+            pull_request=pull,
+            provider=provider.name,
+            deduplicated=by is not None,
+            deduplicated_by=by,
+            evidence_included=evidence,
+            memory_updated=memory,
+            dry_run=self.settings.dry_run,
+            note=note,
+            **values,
         )

@@ -2,7 +2,7 @@
 again; creates are looked up before each retry so a lost answer never makes a duplicate.
 
 A forge may answer 502 *after* creating a pull request, so blindly re-sending the POST would open a
-second one. `create_once` therefore asks "does it exist now?" between attempts.
+second one. `with_retries(..., find_existing=...)` therefore asks "does it exist now?" between attempts.
 
 Which failures are transient, and how long to wait, is the forge's `Classifier` (its name for messages,
 `wait_for`, `describe`): GitHub's is here (the default); GitLab's is in providers/gitlab_client.py.
@@ -124,33 +124,11 @@ def with_retries(
     what: str,
     sleep: Sleep = time.sleep,
     classifier: Classifier = GITHUB,
+    find_existing: Callable[[], T | None] | None = None,
 ) -> T:
-    """`call()` with retries on transient failures; other errors propagate unchanged."""
-    return _retrying(policy, call, None, what, sleep, classifier)
-
-
-def create_once(
-    policy: RetryPolicy,
-    create: Callable[[], T],
-    find_existing: Callable[[], T | None],
-    what: str,
-    sleep: Sleep = time.sleep,
-    classifier: Classifier = GITHUB,
-) -> T:
-    """Create something at most once: after a transient failure, look it up before sending again."""
-    return _retrying(policy, create, find_existing, what, sleep, classifier)
-
-
-def _retrying(
-    policy: RetryPolicy,
-    call: Callable[[], T],
-    find_existing: Callable[[], T | None] | None,
-    what: str,
-    sleep: Sleep,
-    classifier: Classifier,
-) -> T:
-    """`call()` until it succeeds, a failure is not transient, or the attempts are used up; after each
-    transient failure `find_existing` (when given) is asked whether the call happened anyway."""
+    """`call()` until it succeeds, a failure is not transient (re-raised unchanged), or the attempts are
+    used up. For a create, pass `find_existing`: after each transient failure it is asked whether the
+    call happened anyway, so the thing is made at most once."""
     then = "checking whether it happened, then retrying" if find_existing else "retrying"
     for attempt in range(policy.attempts):
         try:

@@ -90,6 +90,10 @@ class ForgeProvider(Generic[E]):
             except self.error as exc:
                 raise self._problem(exc, what, repo) from exc
 
+    def _once(self, send: Callable[[], T], existing: Callable[[], T | None], what: str) -> T:
+        """`send()` with retries, asking `existing()` after each transient failure so it happens once."""
+        return with_retries(self.policy, send, what, self._sleep, self.classifier, existing)
+
     @contextmanager
     def _reaching(self, what: str) -> Iterator[None]:
         """Network failures and exhausted retries become UnavailableError, with the token scrubbed."""

@@ -22,7 +22,7 @@ from ...support.problems import NotFoundError, ToolInputError
 from ..checks import combine
 from ..marker import LABEL, is_ours, parse_marker
 from ..models import PullRequest, StateFilter, Status
-from ..retry import GITHUB, RetryPolicy, Sleep, create_once, describe
+from ..retry import GITHUB, RetryPolicy, Sleep, describe
 from .base import FileChange, MergeOutcome, MergeSnapshot, PullDraft
 from .forge import ForgeProvider, basic_auth_env, first_numbers
 from .github_errors import problem, utc_text, web_url
@@ -218,7 +218,7 @@ class GitHubProvider(ForgeProvider[GithubException]):
 
         with self._reaching("create the pull request"):
             try:
-                pull = create_once(self.policy, send, existing, "create the pull request", self._sleep)
+                pull = self._once(send, existing, "create the pull request")
             except GithubException as exc:
                 already = exc.status == 422 and "already exists" in str(exc.data).lower()
                 found = self._call(existing, "look up pull requests of the branch", repo) if already else None
@@ -254,7 +254,7 @@ class GitHubProvider(ForgeProvider[GithubException]):
 
         with self._reaching("comment on the pull request"):
             try:
-                create_once(self.policy, lambda: issue.create_comment(body), existing, "comment", self._sleep)
+                self._once(lambda: issue.create_comment(body), existing, "comment")
             except GithubException as exc:
                 raise self._problem(exc, f"comment on pull request #{number}", repo) from exc
 
@@ -316,7 +316,7 @@ class GitHubProvider(ForgeProvider[GithubException]):
 
         with self._reaching("merge the pull request"):
             try:
-                sha = create_once(self.policy, send, merged_meanwhile, "merge the pull request", self._sleep)
+                sha = self._once(send, merged_meanwhile, "merge the pull request")
             except GithubException as exc:
                 if exc.status in (405, 409, 422):
                     raise ToolInputError(

@@ -22,7 +22,7 @@ from ...support.problems import NotFoundError, ToolInputError, UnavailableError
 from .. import git
 from ..marker import LABEL, is_ours, parse_marker
 from ..models import PullRequest, StateFilter
-from ..retry import RetryPolicy, Sleep, create_once
+from ..retry import RetryPolicy, Sleep
 from .base import MergeOutcome, MergeSnapshot, PullDraft
 from .forge import ForgeProvider, first_numbers
 from .gitlab_client import (
@@ -214,7 +214,7 @@ class GitLabProvider(ForgeProvider[GitlabError]):
 
         with self._reaching("create the merge request"):
             try:
-                mr = create_once(self.policy, send, existing, "create the merge request", self._sleep, GITLAB)
+                mr = self._once(send, existing, "create the merge request")
             except GitlabError as exc:
                 # 409: "Another open merge request already exists for this source branch"
                 found = (
@@ -247,7 +247,7 @@ class GitLabProvider(ForgeProvider[GitlabError]):
         send, existing = lambda: notes.create({"body": body}), lambda: same_note(notes, body)
         with self._reaching("comment on the merge request"):
             try:
-                create_once(self.policy, send, existing, "comment", self._sleep, GITLAB)
+                self._once(send, existing, "comment")
             except GitlabError as exc:
                 raise self._problem(exc, f"comment on merge request !{number}", repo) from exc
 
@@ -319,9 +319,7 @@ class GitLabProvider(ForgeProvider[GitlabError]):
 
         with self._reaching("merge the merge request"):
             try:
-                mr = create_once(
-                    self.policy, send, merged_meanwhile, "merge the merge request", self._sleep, GITLAB
-                )
+                mr = self._once(send, merged_meanwhile, "merge the merge request")
             except GitlabError as exc:
                 if status_of(exc) in (405, 406, 409, 422):
                     raise ToolInputError(

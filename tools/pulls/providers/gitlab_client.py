@@ -151,7 +151,7 @@ def wait_for(exc: Exception, policy: RetryPolicy, attempt: int) -> float | None:
     return asked
 
 
-GITLAB = Classifier("GitLab", wait_for, describe)  # retry.with_retries / create_once with GitLab's rules
+GITLAB = Classifier("GitLab", wait_for, describe)  # retry.with_retries with GitLab's rules
 
 
 def problem(exc: GitlabError, what: str, repo: RepoConfig, detail: str, has_token: bool) -> Exception:
