@@ -35,10 +35,6 @@ RESERVED = (SOURCE, CONFIDENCE, TIMESTAMP, EPOCH, NIGHT)
 FIELD_KEYS = {"source": SOURCE, "confidence": CONFIDENCE}
 
 
-def utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
 def parse_time(value: str, argument: str) -> datetime:
     """An ISO date or date-time as an aware UTC datetime; naive values are taken as UTC."""
     text = value.strip()

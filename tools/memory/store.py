@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..support.clock import iso_z
 from ..support.problems import NotFoundError, ToolInputError
 from .audit import AuditLog, Change
 from .outages import ServerDownError
@@ -30,7 +31,6 @@ from .fields import (
     full_metadata,
     parse_time,
     to_chroma,
-    utc_text,
 )
 from .identity import finding_id
 from .models import Finding, RememberResult
@@ -141,7 +141,7 @@ class MemoryStore:
             content=text,
             source=check_source(source),
             confidence=check_confidence(confidence),
-            timestamp=utc_text(moment),
+            timestamp=iso_z(moment),
             metadata=fields,
         )
 
@@ -150,7 +150,7 @@ class MemoryStore:
         try:
             return self.run(lambda collection: self._remember(collection, finding))
         except ServerDownError as exc:
-            self.pending.put(finding, finding.source, utc_text(self.now()))
+            self.pending.put(finding, finding.source, iso_z(self.now()))
             self._maybe_pending = True
             raise ServerDownError(
                 f"{exc}. The finding was NOT stored yet: it is queued locally as {finding.id} and will be written on "
@@ -188,7 +188,7 @@ class MemoryStore:
             metadatas=[to_chroma(f) for f in findings],
         )
         if actor is not None:
-            at = utc_text(self.now())
+            at = iso_z(self.now())
             self.audit.record(
                 Change(f.id, _signature(f), actor, "create", None, None, None, at) for f in findings
             )
@@ -236,7 +236,7 @@ class MemoryStore:
                     "confidence": current.confidence if new_confidence is None else new_confidence,
                 }
             )
-            at = utc_text(self.now())
+            at = iso_z(self.now())
             diffs = [
                 Change(
                     current.id,

@@ -17,10 +17,10 @@ import socket
 import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..support.clock import iso_z, utc_now
 from ..support.local_db import columns, committing
 
 RUNS_DB = "runs.db"
@@ -49,7 +49,7 @@ CREATE INDEX IF NOT EXISTS idx_runs_outcome ON runs(outcome);
 
 
 def utc_now_text() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_z(utc_now())
 
 
 @dataclass

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from ..code.repo_config import RepoConfig
+from ..support.clock import iso_z
 from ..support.problems import ToolInputError, UnavailableError
 from . import git, scratch_repo
 from .marker import BRANCH_PREFIX, LABEL, marker
@@ -34,7 +35,6 @@ from .merge_config import AutoMergePolicy
 from .merge_policy import PolicyEvaluation, PullFacts, evaluate_merge_policy
 from .models import OpenedPullRequest, PullRequest
 from .providers.base import PullDraft, PullProvider
-from .providers.local import utc_text
 from .records import PullRecords
 
 log = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ class Merger:
         timed when the recorder was made."""
         return partial(
             self.audit.record,
-            at=utc_text(self.now()),
+            at=iso_z(self.now()),
             actor=actor,
             action=action,
             provider=provider.name,

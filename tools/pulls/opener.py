@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from ..code.repo_config import RepoConfig
 from ..code.worktrees import dry_run_checkout
 from ..errors.reports import ErrorContext
+from ..support.clock import iso_z
 from ..support.git_runner import redact_remote
 from ..support.problems import NotFoundError, ToolInputError
 from . import git
@@ -36,7 +37,6 @@ from .memory_link import MemoryLink
 from .models import OpenedPullRequest, PullRequest
 from .provider_choice import ProviderChoice
 from .providers.base import PullDraft, PullProvider
-from .providers.local import utc_text
 from .records import PullRecords
 from .secret_scan import refuse_if_secrets, scan_diff, scan_text
 
@@ -193,7 +193,7 @@ class Opener:
             f"returned it unchanged, nothing was pushed"
         )
         if pull.signature != signature and not self.settings.dry_run:
-            at = utc_text(self.now())
+            at = iso_z(self.now())
             await asyncio.to_thread(
                 self.ledger.link_signature, provider.name, cfg.name, pull.number, signature, at
             )
@@ -214,7 +214,7 @@ class Opener:
         self, provider: PullProvider, draft: PullDraft, diff: str, evidence_known: bool
     ) -> OpenedPullRequest:
         cfg, branch = draft.repo, draft.branch
-        would = draft.opened(utc_text(self.now()), "none", "")
+        would = draft.opened(iso_z(self.now()), "none", "")
         remote = redact_remote(provider.git_remote(cfg)[0])
         note = (
             f"dry run: nothing was pushed or opened; this pull request (number 0) would be opened on "

@@ -30,6 +30,7 @@ from ..code.repo_config import RepoConfig
 from ..errors.reports import ErrorContext
 from ..insights.impact import MergedFix
 from ..memory.store import MemoryStore
+from ..support.clock import iso_z
 from ..support.paging import decode_cursor, encode_cursor
 from ..support.problems import NotFoundError, ToolInputError, UnavailableError
 from .ledger import PullLedger
@@ -52,7 +53,7 @@ from .models import (
 from .opener import Opener
 from .provider_choice import ProviderChoice
 from .providers.base import PullProvider
-from .providers.local import LocalProvider, utc_text
+from .providers.local import LocalProvider
 from .providers.registry import ProviderContext, ProviderSettings
 from .records import PullRecords
 from .retry import RetryPolicy
@@ -203,7 +204,7 @@ class PullRequestService:
                 number,
                 verdict.verdict,
                 text,
-                utc_text(self.now()),
+                iso_z(self.now()),
             )
             if not claimed:
                 return result(
@@ -303,7 +304,7 @@ class PullRequestService:
             since if isinstance(since, datetime) else datetime.fromisoformat(since.replace("Z", "+00:00"))
         )
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        rows = await asyncio.to_thread(self.records.merged_since, utc_text(moment))
+        rows = await asyncio.to_thread(self.records.merged_since, iso_z(moment))
         return [
             MergedPullRequest(
                 repo=p.repo,

@@ -10,7 +10,10 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from ..support.clock import utc_text
 from ..support.problems import ToolInputError
+
+__all__ = ["utc_text"]  # re-exported: the telemetry modules import it from here
 
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -29,13 +32,6 @@ class Window:
     def days(self) -> list[date]:
         count = (self.last_day - self.first_day).days + 1
         return [self.first_day + timedelta(days=i) for i in range(count)]
-
-
-def utc_text(moment: datetime) -> str:
-    """Our canonical UTC text, `YYYY-MM-DD HH:MM:SS` (text order is time order)."""
-    if moment.tzinfo is not UTC:
-        moment = moment.astimezone(UTC)
-    return moment.isoformat(sep=" ", timespec="seconds")[:19]
 
 
 def parse_timestamp(value: str, tz: tzinfo = UTC, param: str | None = None) -> datetime:

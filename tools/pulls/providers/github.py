@@ -18,6 +18,7 @@ from github.PullRequest import PullRequest as GitHubPull
 from github.Repository import Repository
 
 from ...code.repo_config import RepoConfig
+from ...support.clock import iso_z
 from ...support.problems import NotFoundError, ToolInputError
 from ..checks import combine
 from ..marker import LABEL, is_ours, parse_marker
@@ -25,7 +26,7 @@ from ..models import PullRequest, StateFilter, Status
 from ..retry import GITHUB, RetryPolicy, Sleep, describe
 from .base import FileChange, MergeOutcome, MergeSnapshot, PullDraft
 from .forge import ForgeProvider, basic_auth_env, first_numbers
-from .github_errors import problem, utc_text, web_url
+from .github_errors import problem, web_url
 
 MAX_SCAN = 500  # issues looked at when searching for our pull requests (open ones are few: max_open_prs)
 MAX_CHECK_RUNS = 100
@@ -135,9 +136,9 @@ class GitHubProvider(ForgeProvider[GithubException]):
             head=pull.head.ref,
             base=pull.base.ref,
             labels=names,
-            created_at=utc_text(pull.created_at) or "",
-            updated_at=utc_text(pull.updated_at) or "",
-            merged_at=utc_text(pull.merged_at),
+            created_at=iso_z(pull.created_at) if pull.created_at else "",
+            updated_at=iso_z(pull.updated_at) if pull.updated_at else "",
+            merged_at=iso_z(pull.merged_at) if pull.merged_at else None,
         )
 
     def get(self, repo: RepoConfig, number: int) -> PullRequest:

@@ -5,7 +5,6 @@ its timestamps and its web address. Kept apart so `github.py` stays about reques
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from github.GithubException import BadCredentialsException, GithubException, UnknownObjectException
@@ -13,13 +12,6 @@ from github.GithubException import BadCredentialsException, GithubException, Unk
 from ...code.repo_config import RepoConfig
 from ...support.problems import NotFoundError, ToolInputError, UnavailableError
 from ..retry import describe
-
-
-def utc_text(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def web_url(base_url: str) -> str:

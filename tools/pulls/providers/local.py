@@ -7,11 +7,12 @@ and tests. The remote is the repo's configured `remote`, or a bare repo in `data
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from ...code.repo_config import RepoConfig
+from ...support.clock import iso_z
 from ...support.git_runner import redact_remote
 from ...support.problems import NotFoundError, ToolInputError
 from .. import git, scratch_repo
@@ -21,10 +22,6 @@ from ..records import PullRecords
 from .base import MergeOutcome, MergeSnapshot, PullDraft, statuses_for
 
 PROVIDER = "local"
-
-
-def utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class LocalProvider:
@@ -51,7 +48,7 @@ class LocalProvider:
 
     def create(self, draft: PullDraft, run_id: str) -> PullRequest:
         url = f"local://{draft.repo.name}/pulls/{{number}}"
-        pull = draft.opened(utc_text(self._now()), "pending", url)
+        pull = draft.opened(iso_z(self._now()), "pending", url)
         return self.records.insert_local(pull, draft.body, draft.head_sha, run_id)
 
     def find_open_by_signature(self, repo: RepoConfig, signature: str) -> PullRequest | None:
@@ -84,19 +81,19 @@ class LocalProvider:
 
     def set_checks(self, repo: RepoConfig, number: int, checks: Checks) -> PullRequest:
         self.get(repo, number)
-        self.records.set_fields(PROVIDER, repo.name, number, checks=checks, updated_at=utc_text(self._now()))
+        self.records.set_fields(PROVIDER, repo.name, number, checks=checks, updated_at=iso_z(self._now()))
         return self.get(repo, number)
 
     def set_state(self, repo: RepoConfig, number: int, state: Status) -> PullRequest:
         self.get(repo, number)
-        at = utc_text(self._now())
+        at = iso_z(self._now())
         merged_at = at if state == "merged" else None
         self.records.set_fields(PROVIDER, repo.name, number, state=state, merged_at=merged_at, updated_at=at)
         return self.get(repo, number)
 
     def comment(self, repo: RepoConfig, number: int, body: str) -> None:
         self.get(repo, number)
-        self.ledger.add_comment(PROVIDER, repo.name, number, body, utc_text(self._now()))
+        self.ledger.add_comment(PROVIDER, repo.name, number, body, iso_z(self._now()))
 
     def comments(self, repo: RepoConfig, number: int) -> list[str]:
         return self.ledger.comments(PROVIDER, repo.name, number)
