@@ -147,6 +147,10 @@ def unseen_styles() -> float:
             scores.append(grouping_accuracy(ours(messages), truth))
         averages.append(sum(scores) / len(scores))
         shown = "  ".join(f"{style} {score:.3f}" for style, score in zip(styles, scores, strict=True))
+        original = getattr(module, "ORIGINAL_STYLES", styles)
+        if len(original) < len(styles):  # styles added later: also the average comparable with before
+            first = [score for style, score in zip(styles, scores, strict=True) if style in original]
+            shown += f"\n  average of the {len(first)} original styles {sum(first) / len(first):.3f}"
         print(f"GA on {title}: average {averages[-1]:.3f}\n  {shown}")
     return averages[-1]
 

@@ -20,7 +20,8 @@ SIGNATURE_LENGTH = 12
 # The version of what makes two errors the same (fingerprints, parameterisation, template mining). Raise it
 # with any change that can rename a group: the signature store then maps the new names to the stored ones
 # they continue (signature_store / refresh.carry_over), so a shipped change never splits existing groups.
-SIGNATURE_ALGORITHM = 2
+# 3: words with few spellings that are values where they stand (`value_lists`) join their template.
+SIGNATURE_ALGORITHM = 3
 MAX_TITLE_CHARS = 100
 LIBRARY_FRAMES_WHEN_NO_APP_FRAME = 3
 

@@ -20,6 +20,9 @@ that generalises positions varying together (two names in one message) once a gr
 same frequent words shows `min_pattern_values` spellings there; a word where a shape equal in every other
 token holds a masked value becomes a value (`got 'tomorrow'` next to `got '<str>'`); templates equal once
 runs of wildcards are folded become one, whatever their token count (values of one or several words).
+Words with few spellings are values where they stand (`value_lists`): word items of a `value (label)`
+list whose other items hold values (applied to every new shape), positions drawing on one vocabulary in
+every combination (`( on off )`), and capitalised words starting a multi-word name before a value.
 
 Complexity: a shape seen before costs one hash lookup, O(n) for n tokens. A new shape costs
 O((patterns + n) * n) with n capped at `max_family_tokens`. Overall O(N) in the number of messages;
@@ -33,6 +36,7 @@ from dataclasses import dataclass, field
 
 from .parameterize import WILDCARD
 from .template_merge import collapse, frequency_groups, wildcard_siblings
+from .value_lists import labelled_values, shared_vocabulary_groups, value_prefixes
 
 Shape = tuple[str, ...]
 
@@ -106,6 +110,8 @@ class TemplateMiner:
         self.min_pattern_values = min_pattern_values
         self._by_shape: dict[tuple[str, Shape], TemplateCluster] = {}
         self._families: dict[int, TemplateCluster | _Family] = {}
+        # Clusters that share a family with another shape: the only candidates of the vocabulary pass.
+        self._siblings: dict[int, TemplateCluster] = {}
         self._generalised: dict[tuple[str, Shape], TemplateCluster] = {}
         # Wildcard position patterns of generalised templates, per (group, length), fewest wildcards first.
         self._patterns: dict[tuple[str, int], list[tuple[int, ...]]] = {}
@@ -157,6 +163,11 @@ class TemplateMiner:
         A batch calls this once at the end, so a message's group does not depend on whether it arrived
         before or after the evidence; O(clusters * patterns * n).
         """
+        candidates = {id(root): root for root in (cluster.root() for cluster in self._siblings.values())}
+        for template, generalised, members in shared_vocabulary_groups(
+            candidates.values(), self.max_family_tokens
+        ):
+            self._merge(template, generalised, members)
         for template, generalised, members in frequency_groups(
             self.clusters(), self.min_pattern_values, self.min_anchor_words, self.max_family_tokens
         ):
@@ -172,6 +183,9 @@ class TemplateMiner:
                     matched.absorb(root)
                     break
         self._collapse_runs()
+        for cluster, target in value_prefixes(self.clusters(), self.min_anchor_words):
+            if cluster.root() is not target.root():
+                target.root().absorb(cluster.root())
 
     def _merge(self, template: Shape, generalised: frozenset[int], members: list[TemplateCluster]) -> None:
         roots = [member.root() for member in members]
@@ -201,6 +215,12 @@ class TemplateMiner:
                         target.absorb(root)
 
     def _place_new_shape(self, tokens: Shape, group: str, example: str) -> TemplateCluster:
+        normal = labelled_values(tokens)
+        if normal is not tokens:  # words that are values where they stand: the shape with them masked
+            known = self._by_shape.get((group, normal))
+            if known is None:
+                known = self._by_shape[(group, normal)] = self._place_new_shape(normal, group, example)
+            return known.root()
         matched = self._match_generalised(tokens, group)
         if matched is not None:
             return matched
@@ -243,8 +263,10 @@ class TemplateMiner:
                 if family.root() is cluster.root():
                     continue
                 family = families[family_key] = _Family({family.template[position]}, [family])
+                self._siblings[id(family.clusters[0])] = family.clusters[0]
             elif family.merged is not None:
                 continue
+            self._siblings[id(cluster)] = cluster
             family.values.add(tokens[position])
             family.clusters.append(cluster)
             if len(family.values) >= self.min_distinct_values:
