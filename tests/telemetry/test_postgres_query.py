@@ -119,14 +119,22 @@ async def test_fixed_queries_run_read_only_even_as_a_superuser(
     import psycopg
     from self_improver.tools.telemetry.mapping import TelemetryMapping
     from self_improver.tools.telemetry.postgres_source import PostgresTaskSource
+    from self_improver.tools.telemetry.source import TaskFilter
 
     source = PostgresTaskSource(telemetry_db, TelemetryMapping.model_validate({}))
     try:
         with source._pool_now().connection() as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("DELETE FROM tasks")
+        with source._pool_now().connection() as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.autocommit = True  # as a page of tasks runs: no transaction block, the session's default holds
+            conn.execute("DELETE FROM tasks")
+        page = await source.tasks(TaskFilter(status="failed"), 5, None)  # the one-statement path
+        with source._pool_now().connection() as conn:
+            assert not conn.autocommit  # the page handed its connection back as it found it
         with source._pool_now().connection() as conn:
             timeout = conn.execute("SHOW statement_timeout").fetchone()[0]
     finally:
         await source.close()
     assert timeout != "0"
+    assert page and all(task.status == "failed" for task in page)
     assert pg_server.execute("SELECT count(*) FROM tasks", db="attacked") == [(200,)]

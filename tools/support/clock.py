@@ -24,8 +24,20 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 def utc_text(moment: datetime) -> str:
-    """Our canonical UTC text, `YYYY-MM-DD HH:MM:SS` (text order is time order)."""
-    return _as_utc(moment).isoformat(sep=" ", timespec="seconds")[:19]
+    """Our canonical UTC text, `YYYY-MM-DD HH:MM:SS` (text order is time order).
+
+    %-formatted (about half of `isoformat`'s time), and a zone at offset zero (a driver's own UTC zone
+    object) is not converted: pages of tasks format every row's time."""
+    if moment.tzinfo is not None and moment.tzinfo is not UTC and moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return "%04d-%02d-%02d %02d:%02d:%02d" % (  # noqa: UP031 - faster than an f-string with format specs
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+    )
 
 
 def iso_z(moment: datetime) -> str:

@@ -6,14 +6,25 @@ even when new rows arrive in between (offset paging would skip or repeat rows).
 
 import base64
 import json
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from .problems import ToolInputError
 
 
 def encode_cursor(kind: str, key: list[Any]) -> str:
-    raw = json.dumps({"k": kind, "v": key}, separators=(",", ":")).encode()
+    """`key` as an opaque cursor; an engine's datetimes travel as ISO text, its decimals as numbers."""
+    raw = json.dumps({"k": kind, "v": key}, separators=(",", ":"), default=_json_value).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"{type(value).__name__} cannot travel in a cursor")
 
 
 def decode_cursor(kind: str, cursor: str) -> list[Any]:

@@ -17,14 +17,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .durations import BIN_OFFSET, EXACT_BELOW_MS, LOG_STEP
-from .engine import FailedPageAsk, Key, SyncEngine, decode_time, failed_tasks_from, histogram_from, shown_time
+from .engine import FailedPageAsk, Key, SyncEngine, decode_time, failed_tasks_from, histogram_from
 from .locations import masked_url
 from .mapping import TelemetryMapping
 from .models import QueryResult
+from .postgres_pages import page_params, page_records, page_sql
 from .postgres_pool import STATEMENT_TIMEOUT_MS, PostgresConnections
 from .postgres_schema import learn
 from .postgres_windows import (
@@ -32,7 +33,6 @@ from .postgres_windows import (
     agent_sql,
     duration,
     or_null,
-    plain,
     plain_id,
     seconds,
     sort_key,
@@ -92,70 +92,12 @@ class PostgresTaskSource(PostgresConnections, SyncEngine):
         return {str(s): int(n) for s, n in rows}
 
     async def tasks(self, filters: TaskFilter, limit: int, after: Key | None) -> list[TaskRecord]:
-        from psycopg import sql
-
         def work(conn: Any, learned: Learned) -> list[TaskRecord]:
-            c = learned.columns
-            params: dict[str, Any] = {"limit": limit}
-            where: list[Any] = [sql.SQL("TRUE")]
-            if filters.since is not None or filters.until is not None:
-                lo = filters.since or datetime(1970, 1, 1, tzinfo=UTC)
-                hi = filters.until or datetime(9999, 1, 1, tzinfo=UTC)
-                where.append(window_sql(learned, Window(lo, hi, lo.date(), hi.date()), params))
-            if filters.status is not None:
-                where.append(sql.SQL("{}::text = %(status)s").format(c["status"]))
-                params["status"] = filters.status
-            if filters.error_contains:
-                where.append(sql.SQL("strpos(lower({}::text), lower(%(needle)s)) > 0").format(c["error"]))
-                params["needle"] = filters.error_contains
-            key = sort_key(learned)
-            if after is not None:
-                where.append(
-                    sql.SQL("({k}, {i}) < ({ck}, {ci})").format(  # a row comparison: the index seeks to it
-                        k=key,
-                        ck=typed(learned, "created_at", "c_key"),
-                        i=c["id"],
-                        ci=typed(learned, "id", "c_id"),
-                    )
-                )
-                params |= {"c_key": after[0], "c_id": after[1]}
-            rows = conn.execute(
-                sql.SQL(
-                    "SELECT {i}, {s}::text, {c}, {e}::text, {a}, {n}, {d}, {et}, {k} FROM {t} WHERE {w}{ag} "
-                    "ORDER BY {k} DESC, {i} DESC LIMIT %(limit)s"
-                ).format(
-                    i=c["id"],
-                    s=c["status"],
-                    c=c["created_at"],
-                    e=c["error"],
-                    a=or_null(learned, "agent"),
-                    n=or_null(learned, "task_name"),
-                    d=or_null(learned, "duration_ms", as_text=False),
-                    et=or_null(learned, "error_type"),
-                    k=key,
-                    t=self._table_id(),
-                    w=sql.SQL(" AND ").join(where),
-                    ag=agent_sql(learned, filters.agent, params),
-                ),
-                params,
-            ).fetchall()
-            encoding = learned.schema.time.encoding
-            return [
-                TaskRecord(
-                    id=plain_id(r[0]),
-                    status=str(r[1]),
-                    created=shown_time(encoding, r[2]),
-                    error=r[3],
-                    agent=r[4],
-                    task_name=r[5],
-                    duration_ms=None if r[6] is None else float(r[6]),
-                    error_type=r[7],
-                    sort_key=plain(r[8]),
-                )
-                for r in rows
-            ]
+            text = page_sql(conn, learned, self._table_id(), filters, after)
+            rows = conn.execute(text, page_params(learned, filters, limit, after)).fetchall()
+            return page_records(learned, rows)
 
-        return await self._run(work)
+        return await self._run_one(work)
 
     def _statuses(self, conn: Any, learned: Learned, window: Window) -> list[str]:
         """Distinct statuses by a skip-scan of an index that starts with status, else the window's counts."""

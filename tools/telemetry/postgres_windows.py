@@ -33,6 +33,7 @@ class Learned:
         self.indexed = indexed  # our fields some index starts with
         self.at = time.monotonic()
         self.checked = self.at  # the last time a query confirmed it
+        self.page_sql: dict[Any, str] = {}  # find_tasks' statement per filter shape (postgres_pages)
 
 
 def table_id(table: str) -> Any:
@@ -69,14 +70,19 @@ def window_sql(learned: Learned, span: Window, params: dict[str, Any], prefix: s
     """`start <= created_at < end` with bounds in the column's own type."""
     from psycopg import sql
 
+    window_params(learned, span, params, prefix)
+    return sql.SQL("{k} >= {lo} AND {k} < {hi}").format(
+        k=sort_key(learned), lo=sql.Placeholder(f"{prefix}_lo"), hi=sql.Placeholder(f"{prefix}_hi")
+    )
+
+
+def window_params(learned: Learned, span: Window, params: dict[str, Any], prefix: str = "w") -> None:
+    """The bounds `window_sql` compares with, in the column's own type."""
     encoding = learned.schema.time.encoding
     if encoding.exact_range:
         params[f"{prefix}_lo"], params[f"{prefix}_hi"] = encoding.bound(span.start), encoding.bound(span.end)
     else:
         params[f"{prefix}_lo"], params[f"{prefix}_hi"] = span.start.timestamp(), span.end.timestamp()
-    return sql.SQL("{k} >= {lo} AND {k} < {hi}").format(
-        k=sort_key(learned), lo=sql.Placeholder(f"{prefix}_lo"), hi=sql.Placeholder(f"{prefix}_hi")
-    )
 
 
 def agent_sql(learned: Learned, name: str | None, params: dict[str, Any]) -> Any:

@@ -62,7 +62,7 @@ class TaskRecord(NamedTuple):
     task_name: str | None = None
     duration_ms: float | None = None
     error_type: str | None = None
-    sort_key: Any = None  # the engine's ordering value, for the next page's cursor
+    sort_key: Any = None  # the engine's ordering value, for the next page's cursor (`encode_cursor`)
 
 
 class FailedTask(NamedTuple):

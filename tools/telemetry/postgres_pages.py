@@ -1,0 +1,124 @@
+"""A page of tasks on PostgreSQL (find_tasks): the statement, its parameters and the records.
+
+A page is a sub-millisecond statement, so what Python does around it counts: composing the statement
+with `psycopg.sql` costs ~60 us, so its text is composed once per filter shape and kept on the learned
+table; the sort key stays as the driver returns it (one row's travels, and `encode_cursor` converts it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from .engine import Key, shown_time
+from .postgres_windows import (
+    Learned,
+    agent_sql,
+    or_null,
+    plain_id,
+    sort_key,
+    typed,
+    window_params,
+    window_sql,
+)
+from .source import TaskFilter, TaskRecord
+from .windows import Window
+
+Shape = tuple[bool, bool, bool, bool, bool]  # window, status, text search, after a cursor, agent
+
+
+def page_shape(filters: TaskFilter, after: Key | None) -> Shape:
+    return (
+        filters.since is not None or filters.until is not None,
+        filters.status is not None,
+        bool(filters.error_contains),
+        after is not None,
+        filters.agent is not None,
+    )
+
+
+def page_params(learned: Learned, filters: TaskFilter, limit: int, after: Key | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": limit}
+    if filters.since is not None or filters.until is not None:
+        window_params(learned, _span(filters), params)
+    if filters.status is not None:
+        params["status"] = filters.status
+    if filters.error_contains:
+        params["needle"] = filters.error_contains
+    if after is not None:
+        params |= {"c_key": after[0], "c_id": after[1]}
+    if filters.agent is not None:
+        agent_sql(learned, filters.agent, params)  # checks the table has agents; sets the parameter
+    return params
+
+
+def page_sql(conn: Any, learned: Learned, table: Any, filters: TaskFilter, after: Key | None) -> str:
+    """The statement for this filter shape, composed on first use."""
+    shape = page_shape(filters, after)
+    text = learned.page_sql.get(shape)
+    if text is None:
+        text = learned.page_sql[shape] = _compose(learned, table, filters, after).as_string(conn)
+    return text
+
+
+def _compose(learned: Learned, table: Any, filters: TaskFilter, after: Key | None) -> Any:
+    from psycopg import sql
+
+    c = learned.columns
+    unused: dict[str, Any] = {}
+    where: list[Any] = [sql.SQL("TRUE")]
+    if filters.since is not None or filters.until is not None:
+        where.append(window_sql(learned, _span(filters), unused))
+    if filters.status is not None:
+        where.append(sql.SQL("{}::text = %(status)s").format(c["status"]))
+    if filters.error_contains:
+        where.append(sql.SQL("strpos(lower({}::text), lower(%(needle)s)) > 0").format(c["error"]))
+    key = sort_key(learned)
+    if after is not None:
+        where.append(
+            sql.SQL("({k}, {i}) < ({ck}, {ci})").format(  # a row comparison: the index seeks to it
+                k=key, ck=typed(learned, "created_at", "c_key"), i=c["id"], ci=typed(learned, "id", "c_id")
+            )
+        )
+    return sql.SQL(
+        "SELECT {i}, {s}::text, {c}, {e}::text, {a}, {n}, {d}, {et}, {k} FROM {t} WHERE {w}{ag} "
+        "ORDER BY {k} DESC, {i} DESC LIMIT %(limit)s"
+    ).format(
+        i=c["id"],
+        s=c["status"],
+        c=c["created_at"],
+        e=c["error"],
+        a=or_null(learned, "agent"),
+        n=or_null(learned, "task_name"),
+        d=or_null(learned, "duration_ms", as_text=False),
+        et=or_null(learned, "error_type"),
+        k=key,
+        t=table,
+        w=sql.SQL(" AND ").join(where),
+        ag=agent_sql(learned, filters.agent, unused),
+    )
+
+
+def page_records(learned: Learned, rows: list[Any]) -> list[TaskRecord]:
+    encoding = learned.schema.time.encoding
+    records = [
+        TaskRecord(
+            plain_id(r[0]),
+            str(r[1]),
+            shown_time(encoding, r[2]),
+            r[3],
+            r[4],
+            r[5],
+            None if r[6] is None else float(r[6]),
+            r[7],
+            r[8],
+        )
+        for r in rows
+    ]
+    return records  # the sort key as the driver gave it: `encode_cursor` makes a datetime JSON
+
+
+def _span(filters: TaskFilter) -> Window:
+    lo = filters.since or datetime(1970, 1, 1, tzinfo=UTC)
+    hi = filters.until or datetime(9999, 1, 1, tzinfo=UTC)
+    return Window(lo, hi, lo.date(), hi.date())
