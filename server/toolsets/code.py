@@ -144,15 +144,14 @@ async def run_checks(
     Example: run_checks(repo="worker", branch="self-improver/3b8fe4199281-retry-imap-login").
     """
     app = resources(ctx)
-    chosen = await in_thread(lambda: app.repos.get(repo))
     settings = app.settings
-    prepared = await in_thread(
-        lambda: checks.prepare_checks(chosen, branch, settings.sandbox, settings.data_dir)
-    )
-
-    return await checks.run_checks(
-        prepared,
-        app.settings.check_timeout_seconds,
+    return await checks.check_branch(
+        app.repos,
+        repo,
+        branch,
+        settings.sandbox,
+        settings.data_dir,
+        settings.check_timeout_seconds,
         progress_reporter(ctx),
-        redact_emails=app.settings.redact_emails,
+        redact_emails=settings.redact_emails,
     )

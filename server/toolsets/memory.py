@@ -107,10 +107,16 @@ async def recall_findings(
     Example: recall_findings(query="IMAP timeout after 30s", signature="3b8fe4199281").
     """
     app = resources(ctx)
-    found = await service.recall_findings(
-        app.memory, query=query, signature=signature, where=where, top_k=top_k, since=since
+    return await mutes.recall_annotated(
+        app.memory,
+        app.errors.signatures,
+        app.telemetry.now(),
+        query=query,
+        signature=signature,
+        where=where,
+        top_k=top_k,
+        since=since,
     )
-    return await mutes.annotate_mutes(found, app.errors.signatures, app.telemetry.now())
 
 
 @toolset.tool(title="Update a finding", annotations=WRITE_IDEMPOTENT)
@@ -133,22 +139,16 @@ async def update_finding(
     Example: update_finding(id="fnd_...", metadata={"pr_status": "merged"}).
     """
     app = resources(ctx)
-    if metadata.get("status") == mutes.NOISE:
-        rest = {k: v for k, v in metadata.items() if k not in ("status", "reason")}
-        if rest or confidence is not None:
-            await service.update_finding(app.memory, id, rest or None, confidence=confidence, actor=actor)
-        reason = metadata.get("reason")
-        days, now = app.settings.mute_days, app.telemetry.now()
-        return await mutes.mark_noise(
-            app.memory,
-            app.errors.signatures,
-            id,
-            reason if isinstance(reason, str) else None,
-            days,
-            now,
-            actor,
-        )
-    return await service.update_finding(app.memory, id, metadata, confidence=confidence, actor=actor)
+    return await mutes.update_or_mute(
+        app.memory,
+        app.errors.signatures,
+        id,
+        metadata,
+        confidence,
+        actor,
+        app.settings.mute_days,
+        app.telemetry.now(),
+    )
 
 
 @toolset.tool(title="History of a signature", annotations=READ_ONLY)

@@ -22,7 +22,7 @@ from ..errors.redact import redact_secrets
 from ..support.git_runner import git_text
 from ..support.problems import ToolInputError
 from .models import CheckResult
-from .repos import Repo
+from .repos import Repo, RepoRegistry
 from .sandbox import Sandbox, SandboxMode, plan_sandbox, unconfined_environment
 from .worktrees import find_fix_worktree
 
@@ -230,6 +230,22 @@ def prepare_checks(
         sandbox, worktree, repo.path, data_dir, repo.config.check_env, repo.config.denied_paths
     )
     return PreparedChecks(repo.name, branch, command, worktree, commit, box)
+
+
+async def check_branch(
+    repos: RepoRegistry,
+    name: str,
+    branch: str,
+    sandbox: SandboxMode,
+    data_dir: Path | None,
+    time_limit: float,
+    progress: Progress | None = None,
+    redact_emails: bool = True,
+) -> CheckResult:
+    """The checks of fix branch `branch` of repo `name`: prepared in a worker thread (git, the sandbox
+    probe), then run with `run_checks`."""
+    prepared = await asyncio.to_thread(lambda: prepare_checks(repos.get(name), branch, sandbox, data_dir))
+    return await run_checks(prepared, time_limit, progress, redact_emails)
 
 
 async def run_checks(

@@ -12,6 +12,7 @@ reason (a closed pull request) carry that reason too (`annotate_mutes`).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from ..errors.signature_marks import Mute
 from ..errors.signature_store import SignatureStore
@@ -92,3 +93,36 @@ def annotate_mutes_sync(result: RecallResult, signatures: SignatureStore, now: d
 # The async forms the MCP tools await: the same work in a worker thread.
 mark_noise = in_thread(mark_noise_sync)
 annotate_mutes = in_thread(annotate_mutes_sync)
+
+
+async def recall_annotated(
+    memory: MemoryStore, signatures: SignatureStore, now: datetime, **query: Any
+) -> RecallResult:
+    """`service.recall_findings(memory, **query)`, each finding of a muted signature carrying its mute."""
+    from . import service
+
+    return await annotate_mutes(await service.recall_findings(memory, **query), signatures, now)
+
+
+async def update_or_mute(
+    memory: MemoryStore,
+    signatures: SignatureStore,
+    finding_id: str,
+    metadata: dict[str, Any],
+    confidence: float | None,
+    actor: str,
+    mute_days: int,
+    now: datetime,
+) -> Finding:
+    """`service.update_finding`; metadata `{"status": "noise", "reason": ...}` instead marks the finding as
+    noise and mutes its signature for `mute_days` (the other keys sent are updated as usual)."""
+    from . import service
+
+    if metadata.get("status") != NOISE:
+        return await service.update_finding(memory, finding_id, metadata, confidence=confidence, actor=actor)
+    rest = {k: v for k, v in metadata.items() if k not in ("status", "reason")}
+    if rest or confidence is not None:
+        await service.update_finding(memory, finding_id, rest or None, confidence=confidence, actor=actor)
+    reason = metadata.get("reason")
+    why = reason if isinstance(reason, str) else None
+    return await mark_noise(memory, signatures, finding_id, why, mute_days, now, actor)
