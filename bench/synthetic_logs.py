@@ -12,6 +12,18 @@ separate templates; a few enumerations shown as a field's value (`LOOKING (n.sta
 `- E_FAIL]`) are labelled values, as Loghub tends to, and are the hard cases for a miner that keeps
 constant words apart.
 
+Corrected on 2026-11-29 (issue #17), where the labels contradicted what Loghub's corrected labels do on
+the same kind of line: a reason text after the same prefix (`Received disconnect ... 3: Auth cancel` /
+`Too many failures`, `IOException: Broken pipe` / `Connection reset by peer`, `Error: Timeout` / `Node did
+not respond`, `failed: [50] Network is down` / `No route to host`) is a template per reason, as in the
+dev labels (`LOGIN ... failed: No such file or directory` / `Input/output error`) and the SSH daemon's
+`Bye Bye` / `Closed due to user request.`; a state that names a different event (`is in the available` /
+`unavailable state`) is a template per state, as `kernel time sync enabled` / `disabled`; and a daemon's
+`X startup succeeded` / `X shutdown succeeded` is a template per daemon, as Loghub labels the same syslog
+lines (five templates in the dev data), while `removing X` stays one template, as there. Such a template
+returns (message, alternative); the messages did not change, and `generate(..., alternatives=False)`
+gives the earlier labels.
+
 The tenth style, `storage` (a storage array controller), was added later, together with the rules of
 `tools/errors/value_lists.py`, so it checks those rules and the constant alternatives they must not merge
 rather than measuring generalisation; `ORIGINAL_STYLES` are the nine styles before it, whose average stays
@@ -29,9 +41,12 @@ from __future__ import annotations
 
 import random
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-Gen = Callable[[random.Random], str]
+# A template returns its message, or (message, alternative) when a constant word or phrase in it, drawn at
+# random, names a different event: Loghub keeps that word in the template, so each alternative is a
+# template of its own (see "Labelling choices" above).
+Gen = Callable[[random.Random], "str | tuple[str, str]"]
 
 
 def _word(rng: random.Random, low: int = 3, high: int = 9) -> str:
@@ -150,10 +165,12 @@ STYLES: dict[str, list[Gen]] = {
         ),
         lambda r: f"ANONYMOUS FTP LOGIN FROM {_ip(r)}, ({_user(r)})",
         lambda r: (
-            f"{r.choice(['klogd', 'syslogd', 'cupsd', 'sshd', 'xinetd', 'crond', 'portmap'])} startup succeeded"
+            f"{(daemon := r.choice(['klogd', 'syslogd', 'cupsd', 'sshd', 'xinetd', 'crond', 'portmap']))} startup succeeded",
+            daemon,
         ),
         lambda r: (
-            f"{r.choice(['klogd', 'syslogd', 'cupsd', 'sshd', 'xinetd', 'crond', 'portmap'])} shutdown succeeded"
+            f"{(daemon := r.choice(['klogd', 'syslogd', 'cupsd', 'sshd', 'xinetd', 'crond', 'portmap']))} shutdown succeeded",
+            daemon,
         ),
         lambda r: f"Couldn't authenticate user {_user(r)}",
         lambda r: f"removing {r.choice(['ftp', 'telnet', 'rsync', 'printer', 'echo', 'daytime', 'time'])}",
@@ -189,7 +206,8 @@ STYLES: dict[str, list[Gen]] = {
             f"Have smaller server identifier, so dropping the connection: ({r.randint(1, 5)}, {r.randint(1, 5)})"
         ),
         lambda r: (
-            f"Exception causing close of session {_hexid(r)} due to java.io.IOException: {r.choice(['ZooKeeperServer not running', 'Connection reset by peer', 'Broken pipe'])}"
+            f"Exception causing close of session {_hexid(r)} due to java.io.IOException: {(reason := r.choice(['ZooKeeperServer not running', 'Connection reset by peer', 'Broken pipe']))}",
+            reason,
         ),
     ],
     "desktop": [
@@ -215,7 +233,8 @@ STYLES: dict[str, list[Gen]] = {
             f"Setting BTCoex Config: enable_2G:{r.randint(0, 1)}, profile_2g:{r.randint(0, 1)}, enable_5G:{r.randint(0, 1)}, profile_5G:{r.randint(0, 1)}"
         ),
         lambda r: (
-            f"tcp_connection_destination_perform_socket_connect {r.randint(100, 40000)} connectx to {_ip(r)}:443@0 failed: [{r.choice([50, 51, 65])}] {r.choice(['Network is down', 'No route to host', 'Network is unreachable'])}"
+            f"tcp_connection_destination_perform_socket_connect {r.randint(100, 40000)} connectx to {_ip(r)}:443@0 failed: [{r.choice([50, 51, 65])}] {(reason := r.choice(['Network is down', 'No route to host', 'Network is unreachable']))}",
+            reason,
         ),
         lambda r: (
             f"com.apple.cts[{r.randint(10, 99)}]: com.apple.{_word(r)}: scheduler_evaluate_activity told me to run this job; however, but the start time isn't for {r.randint(10, 10**6)} seconds.  Ignoring."
@@ -281,7 +300,8 @@ STYLES: dict[str, list[Gen]] = {
             f"Bad protocol version identification '{r.choice(['GET / HTTP/1.1', 'SSH-1.0-Go', 'HELP', 'hello there'])}' from {_ip(r)} port {r.randint(1024, 65535)}"
         ),
         lambda r: (
-            f"error: Received disconnect from {_ip(r)}: 3: {r.choice(['com.jcraft.jsch.JSchException: Auth fail', 'Auth cancel', 'Too many failures'])} [preauth]"
+            f"error: Received disconnect from {_ip(r)}: 3: {(reason := r.choice(['com.jcraft.jsch.JSchException: Auth fail', 'Auth cancel', 'Too many failures']))} [preauth]",
+            reason,
         ),
     ],
     "cluster": [
@@ -289,7 +309,8 @@ STYLES: dict[str, list[Gen]] = {
         lambda r: f"PSU status ( {r.choice(['on', 'off'])} {r.choice(['on', 'off'])} )",
         lambda r: "Fan speeds ( " + " ".join(str(r.randint(3000, 4500)) for _ in range(6)) + " )",
         lambda r: (
-            f"Component State Change: Component \\042alt{r.randint(0, 3)}\\042 is in the {r.choice(['unavailable', 'available'])} state (HWID={r.randint(1000, 9999)})"
+            f"Component State Change: Component \\042alt{r.randint(0, 3)}\\042 is in the {(state := r.choice(['unavailable', 'available']))} state (HWID={r.randint(1000, 9999)})",
+            state,
         ),
         lambda r: (
             f"node-{r.randint(1, 300)} has detected an available network connection on network {_ip(r)} via interface alt{r.randint(0, 3)}"
@@ -303,7 +324,8 @@ STYLES: dict[str, list[Gen]] = {
             f"Link error on broadcast tree Interconnect-{r.randint(0, 3)}T00:00:{r.randint(0, 3)}:{r.randint(0, 9)}"
         ),
         lambda r: (
-            f"boot (command {r.randint(1000, 9999)}) Error: {r.choice(['Timeout', 'Node did not respond', 'BMC not reachable'])}"
+            f"boot (command {r.randint(1000, 9999)}) Error: {(reason := r.choice(['Timeout', 'Node did not respond', 'BMC not reachable']))}",
+            reason,
         ),
         lambda r: f"wait (command {r.randint(1000, 9999)})",
         lambda r: f"halt (command {r.randint(1000, 9999)})",
@@ -391,23 +413,34 @@ STYLES["storage"] = [
 ]
 
 
-def generate(style: str, count: int = 2000, seed: int = 7) -> tuple[list[str], list[str]]:
-    """`count` messages of one style and their template labels (templates drawn with Zipf-like weights)."""
-    return draw(STYLES[style], style, random.Random(f"{style}:{seed}"), count)
+def generate(
+    style: str, count: int = 2000, seed: int = 7, alternatives: bool = True
+) -> tuple[list[str], list[str]]:
+    """`count` messages of one style and their template labels (templates drawn with Zipf-like weights).
+
+    `alternatives=False` gives the labels before the 2026-11-29 corrections (a constant alternative
+    labelled as a value); the messages are the same either way."""
+    return draw(STYLES[style], style, random.Random(f"{style}:{seed}"), count, alternatives)
 
 
 def draw(
-    templates: list[Callable[[random.Random], str]], style: str, rng: random.Random, count: int
+    templates: Sequence[Gen], style: str, rng: random.Random, count: int, alternatives: bool = True
 ) -> tuple[list[str], list[str]]:
-    """Messages from `templates` (functions of the random source) and their labels, Zipf-like weights."""
+    """Messages from `templates` (functions of the random source) and their labels, Zipf-like weights.
+
+    A template that returns (message, alternative) labels each alternative as a template of its own."""
     weights = [1 / (rank + 1) ** 0.8 for rank in range(len(templates))]
     order = list(range(len(templates)))
     rng.shuffle(order)
     messages, labels = [], []
     for _ in range(count):
         index = rng.choices(order, weights)[0]
-        messages.append(templates[index](rng))
-        labels.append(f"{style}-{index}")
+        drawn = templates[index](rng)
+        message, alternative = (drawn, "") if isinstance(drawn, str) else drawn
+        messages.append(message)
+        labels.append(
+            f"{style}-{index}:{alternative}" if alternative and alternatives else f"{style}-{index}"
+        )
     return messages, labels
 
 
