@@ -126,7 +126,10 @@ async def _cluster_span(
     writing: asyncio.Future[int] | None = None
     with _collector_paused():
         try:
-            async for batch in telemetry.source.failed_tasks(window, BATCH, skip=store.known):
+            # A span the store holds nothing of (a first run, an older window) has nothing to skip: the
+            # engines then read each page in one statement instead of ids first and texts by id.
+            skip = store.known if await asyncio.to_thread(store.holds_any, window) else None
+            async for batch in telemetry.source.failed_tasks(window, BATCH, skip=skip):
                 if writing is not None:
                     added += await writing
                     writing = None

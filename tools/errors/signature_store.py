@@ -149,6 +149,14 @@ class SignatureStore:
             oldest = conn.execute("SELECT MIN(created_at) FROM task_signatures").fetchone()[0]
         return parse_timestamp(oldest) if oldest else None
 
+    def holds_any(self, window: Window) -> bool:
+        """Whether any task created in `window` has a signature (one index seek)."""
+        with self._connect() as conn:
+            found = conn.execute(
+                f"SELECT 1 FROM task_signatures WHERE {_IN_WINDOW} LIMIT 1", _window_params(window)
+            )
+            return found.fetchone() is not None
+
     def known(self, task_ids: Sequence[int | str]) -> set[int | str]:
         """The ids among `task_ids` that already have a signature."""
         with self._connect() as conn:

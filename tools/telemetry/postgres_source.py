@@ -135,28 +135,34 @@ class PostgresTaskSource(PostgresConnections, SyncEngine):
                 ai=typed(learned, "id", "a_id"),
             )
             params |= {"a_key": ask.after[0], "a_id": ask.after[1]}
+        details = sql.SQL("{i}, {c}, {e}::text, {et}, {tb}, {a}").format(
+            i=c["id"],
+            c=c["created_at"],
+            e=c["error"],
+            et=or_null(learned, "error_type"),
+            tb=or_null(learned, "traceback"),
+            a=or_null(learned, "agent"),
+        )
+        order = sql.SQL("ORDER BY {k}, {i} LIMIT %(batch)s").format(k=key, i=c["id"])
+        table = self._table_id()
+        if ask.skip is None:  # nothing to leave out: the page and its texts in one statement
+            rows = conn.execute(
+                sql.SQL("SELECT {d}, {k} FROM {t} WHERE {w} {o}").format(
+                    d=details, k=key, t=table, w=where, o=order
+                ),
+                params,
+            ).fetchall()
+            last = (rows[-1][6], rows[-1][0]) if len(rows) == ask.batch else None
+            return failed_tasks_from(rows, learned.schema.time.encoding, plain_id), last
         keys = conn.execute(
-            sql.SQL("SELECT {i}, {k} FROM {t} WHERE {w} ORDER BY {k}, {i} LIMIT %(batch)s").format(
-                i=c["id"], k=key, t=self._table_id(), w=where
+            sql.SQL("SELECT {i}, {k} FROM {t} WHERE {w} {o}").format(
+                i=c["id"], k=key, t=table, w=where, o=order
             ),
             params,
         ).fetchall()
         ids = [plain_id(r[0]) for r in keys]
-        known = ask.skip(ids) if ask.skip else set()
-        wanted = [i for i in ids if i not in known]
-        rows = self._rows_by_id(
-            conn,
-            learned,
-            wanted,
-            sql.SQL("{i}, {c}, {e}::text, {et}, {tb}, {a}").format(
-                i=c["id"],
-                c=c["created_at"],
-                e=c["error"],
-                et=or_null(learned, "error_type"),
-                tb=or_null(learned, "traceback"),
-                a=or_null(learned, "agent"),
-            ),
-        )
+        known = ask.skip(ids)
+        rows = self._rows_by_id(conn, learned, [i for i in ids if i not in known], details)
         found = failed_tasks_from(rows, learned.schema.time.encoding, plain_id)
         return found, (keys[-1][1], keys[-1][0]) if len(keys) == ask.batch else None
 
