@@ -136,5 +136,5 @@ async def test_fixed_queries_run_read_only_even_as_a_superuser(
     finally:
         await source.close()
     assert timeout != "0"
-    assert page and all(task.status == "failed" for task in page)
+    assert page and all(task["status"] == "failed" for task in page)
     assert pg_server.execute("SELECT count(*) FROM tasks", db="attacked") == [(200,)]

@@ -234,6 +234,16 @@ def shown_time(encoding: TimeEncoding, value: Any) -> str:
     return str(value) if moment is None else utc_text(moment)
 
 
+def whole_ms(value: Any) -> int | None:
+    """A stored duration as whole milliseconds, as a page shows it; None when it is no finite number."""
+    if type(value) is int:
+        return value
+    try:
+        return int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def duration_expression(
     measured: Any, derived: Any, coalesce: Callable[[Any, Any], Any]
 ) -> tuple[Any, str] | None:

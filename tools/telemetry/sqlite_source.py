@@ -23,6 +23,7 @@ from .engine import (
     histogram_from,
     shown_time,
     text_or_none,
+    whole_ms,
 )
 from .models import QueryResult
 from .source import (
@@ -102,22 +103,18 @@ class SQLiteTaskSource(SQLiteReader, SyncEngine):
                 f"ORDER BY {key} DESC, {c['id']} DESC LIMIT :limit",
                 params,
             ).fetchall()
-            new, number = tuple.__new__, _number
-            return [  # TaskRecord(...) without the named tuple's Python-level __new__: a page is a hot path
-                new(
-                    TaskRecord,
-                    (
-                        r[0],
-                        str(r[1]),
-                        shown_time(encoding, r[2]),
-                        None if r[3] is None else str(r[3]),
-                        r[4],
-                        r[5],
-                        None if r[6] is None else number(r[6]),
-                        r[7],
-                        r[8],
-                    ),
-                )
+            return [
+                {
+                    "id": r[0],
+                    "status": str(r[1]),
+                    "created_at": shown_time(encoding, r[2]),
+                    "error": None if r[3] is None else str(r[3]),
+                    "agent": r[4],
+                    "task_name": r[5],
+                    "duration_ms": None if r[6] is None else whole_ms(r[6]),
+                    "error_type": r[7],
+                    "sort_key": r[8],
+                }
                 for r in rows
             ]
 
@@ -270,10 +267,3 @@ class SQLiteTaskSource(SQLiteReader, SyncEngine):
         from .readonly_sql import query_telemetry
 
         return await query_telemetry(self.path, sql, params, limit, time_limit)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
