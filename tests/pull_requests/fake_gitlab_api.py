@@ -36,6 +36,7 @@ class FakeProject:
     path: str
     git_dir: Path
     default_branch: str = "main"
+    squash_option: str = "default_off"  # GitLab's project setting: never, always, default_on, default_off
     mrs: dict[int, dict[str, Any]] = field(default_factory=dict)
     pipelines: list[dict[str, Any]] = field(default_factory=list)
     notes: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # merge request notes per iid
@@ -236,7 +237,19 @@ def _handler_for(fake: FakeGitLab) -> type[FakeForgeHandler]:
             rest = found.group(2) or ""
             params = {k: v[0] for k, v in query.items()} | (payload if isinstance(payload, dict) else {})
             routes = [
-                ("GET", r"", lambda m: (200, {"id": project.id, "path_with_namespace": project.path}, None)),
+                (
+                    "GET",
+                    r"",
+                    lambda m: (
+                        200,
+                        {
+                            "id": project.id,
+                            "path_with_namespace": project.path,
+                            "squash_option": project.squash_option,
+                        },
+                        None,
+                    ),
+                ),
                 ("GET", r"/repository/branches/(.+)", lambda m: self._branch(project, unquote(m.group(1)))),
                 ("GET", r"/merge_requests", lambda m: self._list_mrs(project, params, path)),
                 ("POST", r"/merge_requests", lambda m: self._create_mr(project, params)),
@@ -416,15 +429,29 @@ def _handler_for(fake: FakeGitLab) -> type[FakeForgeHandler]:
                 return 409, {"message": f"SHA does not match HEAD of source branch: {head}"}, None
             if shown["detailed_merge_status"] != "mergeable":
                 return 422, {"message": "Branch cannot be merged"}, None
+            asked = params.get("squash") in (True, "true")
+            if asked and project.squash_option == "never":
+                return (
+                    422,
+                    {
+                        "message": "This project does not allow squashing commits when merge requests are accepted."
+                    },
+                    None,
+                )
+            squashed = asked or project.squash_option == "always"
             base = str(project.branch_sha(mr["target_branch"]))
             tree = project.git("merge-tree", "--write-tree", base, head).split("\n")[0]
-            text = str(params.get("squash_commit_message") or f"{mr['title']}")
-            squash = project.git("commit-tree", tree, "-p", base, "-m", text).strip()
-            project.git("update-ref", f"refs/heads/{mr['target_branch']}", squash, base)
+            key = "squash_commit_message" if squashed else "merge_commit_message"
+            text = str(params.get(key) or f"{mr['title']}")
+            parents = ["-p", base] if squashed else ["-p", base, "-p", head]
+            made = project.git("commit-tree", tree, *parents, "-m", text).strip()
+            project.git("update-ref", f"refs/heads/{mr['target_branch']}", made, base)
             at = _now()
-            mr.update(
-                state="merged", merged_at=at, updated_at=at, sha=head, squash_commit_sha=squash, squash=True
-            )
+            mr.update(state="merged", merged_at=at, updated_at=at, sha=head, squash=squashed)
+            if squashed:
+                mr.update(squash_commit_sha=made)
+            else:
+                mr.update(merge_commit_sha=made)
             return 200, fake.mr_json(project, mr), None
 
         def _pipelines(

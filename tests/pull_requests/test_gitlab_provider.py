@@ -182,6 +182,30 @@ def test_merge_exactly_the_snapshot_head(
     assert not after.diff_read and after.notes == ["it is merged"]
 
 
+def test_a_project_that_never_squashes_gets_a_merge_commit(
+    provider: GitLabProvider, fake_gitlab: FakeGitLab, repo: RepoConfig, user_repo: UserRepo
+) -> None:
+    """`squash_option = never`: GitLab refuses a squash (422), so the merge is a merge commit instead."""
+    number = _opened(provider, repo, user_repo)
+    fake_gitlab.mrs(PROJECT)[0]["title"] = "Raise the IMAP login timeout to 60s"
+    fake_gitlab.add_pipeline(PROJECT, user_repo.head, "success", ref=BRANCH)
+    bare = fake_gitlab.projects[PROJECT]
+    bare.squash_option = "never"
+    main_before = bare.branch_sha("main")
+
+    outcome = provider.merge(
+        repo, provider.merge_snapshot(repo, number), "Raise the timeout (!1)", "Fixes it."
+    )
+
+    [(_, _, sent)] = [b for b in fake_gitlab.bodies if b[0] == "PUT"]
+    assert sent["squash"] is False
+    assert (outcome.before_sha, outcome.method) == (main_before, "merge")
+    assert bare.branch_sha("main") == outcome.after_sha
+    parents = bare.git("log", "-1", "--format=%P", "main").split()
+    assert parents == [main_before, user_repo.head]  # a merge commit of the evaluated head
+    assert provider.get(repo, number).status == "merged"
+
+
 def test_merge_refused_when_the_head_moved(
     provider: GitLabProvider, fake_gitlab: FakeGitLab, repo: RepoConfig, user_repo: UserRepo
 ) -> None:

@@ -275,8 +275,13 @@ class GitLabProvider(ForgeProvider[GitlabError]):
         except NotFoundError as exc:
             raise self._not_found(repo, number) from exc
 
+    def _squash_allowed(self, path: str) -> bool:
+        """Squash unless the project forbids it (`squash_option = never`: GitLab refuses a squash then)."""
+        return getattr(self._client.projects.get(path), "squash_option", None) != "never"
+
     def merge(self, repo: RepoConfig, snapshot: MergeSnapshot, title: str, message: str) -> MergeOutcome:
-        """PUT …/merge_requests/:iid/merge with sha=<evaluated head> and squash: sent at most once."""
+        """PUT …/merge_requests/:iid/merge with sha=<evaluated head>, squashed where the project allows it:
+        sent at most once."""
         project = self._project(repo)
         number, base, head = snapshot.pull.number, snapshot.pull.base, snapshot.head_sha
         refused = (
@@ -297,7 +302,10 @@ class GitLabProvider(ForgeProvider[GitlabError]):
                 f"was evaluated: {refused}"
             )
         text = f"{title}\n\n{message}".strip()
-        body = {"sha": head, "squash": True, "squash_commit_message": text, "merge_commit_message": text}
+        squash = self._call(
+            lambda: self._squash_allowed(project_path(repo)), "read the project's merge settings", repo
+        )
+        body = {"sha": head, "squash": squash, "squash_commit_message": text, "merge_commit_message": text}
         path = f"{project.mergerequests.path}/{number}/merge"
 
         def merged_meanwhile() -> dict[str, Any] | None:
