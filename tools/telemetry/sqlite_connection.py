@@ -123,11 +123,19 @@ class SQLiteReader:
             or not self._lock.acquire(blocking=False)
         ):
             return await self._run(work)
+        reading = False  # past the schema check: an overrun is then the read's own, not a relearn's
+
+        def read(conn: sqlite3.Connection) -> T:
+            nonlocal reading
+            current = self._current(conn)
+            reading = True
+            return work(conn, current)
+
         try:
             conn = self._connection()
-            return within_budget(conn, lambda: work(conn, self._current(conn)), BUSY_TIMEOUT_MS)
+            return within_budget(conn, lambda: read(conn), BUSY_TIMEOUT_MS)
         except Overran as stopped:
-            if not stopped.busy:
+            if reading and not stopped.busy:
                 self._long_reads.add(shape)
         except sqlite3.OperationalError as exc:
             raise translate_sqlite_error(exc, self.path) from exc
