@@ -39,17 +39,19 @@ def packaged_model_dir() -> Path | None:
 
 
 def _read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """The float32 tensors of a safetensors file (an 8-byte header size, a JSON header, raw data)."""
+    """The float32 tensors of a safetensors file (an 8-byte header size, a JSON header, raw data), as
+    read-only views of the file mapped into memory: no copy of its 88 MB is made, and pages are read as
+    they are used (reading the file and copying each tensor out of it peaked at twice its size)."""
     with open(path, "rb") as handle:
         size = struct.unpack("<Q", handle.read(8))[0]
         header = json.loads(handle.read(size))
-        data = handle.read()
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + size)
     tensors = {}
     for name, meta in header.items():
         if name == "__metadata__" or meta.get("dtype") != "F32":
             continue
         start, stop = meta["data_offsets"]
-        tensors[name] = np.frombuffer(data[start:stop], dtype="<f4").reshape(meta["shape"]).copy()
+        tensors[name] = data[start:stop].view("<f4").reshape(meta["shape"])
     return tensors
 
 
