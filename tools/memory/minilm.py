@@ -65,7 +65,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
 
 
 class _Model:
-    """The BERT encoder with mean pooling; weights transposed once so each layer is plain matmuls."""
+    """The BERT encoder with mean pooling, on the mapped weights (dense layers multiply by a transposed view)."""
 
     def __init__(self, folder: Path) -> None:
         from tokenizers import Tokenizer
@@ -76,7 +76,7 @@ class _Model:
         weights = _read_safetensors(folder / "model.safetensors")
         self.bias = {k.removesuffix(".bias"): v for k, v in weights.items() if k.endswith(".bias")}
         self.matrix = {
-            k.removesuffix(".weight"): np.ascontiguousarray(v.T)
+            k.removesuffix(".weight"): v.T  # a transposed view: BLAS reads it as it is, no copy
             for k, v in weights.items()
             if k.endswith(".weight") and v.ndim == 2 and not k.startswith("embeddings.")
         }
