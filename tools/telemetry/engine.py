@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
 from .mapping import TelemetryMapping
-from .source import DurationHistogram, FailedTask, SourceSchema
+from .source import DurationHistogram, FailedTask, SourceSchema, TaskRecord
 from .timestamps import TimeEncoding, decode_any, parse_iso
 from .windows import Window, utc_text
 
@@ -232,6 +232,28 @@ def shown_time(encoding: TimeEncoding, value: Any) -> str:
         return value  # canonical shape; when its digits are no time, decoding fails and shows it as is too
     moment = decode_time(encoding, value)
     return str(value) if moment is None else utc_text(moment)
+
+
+def page_rows(
+    rows: Sequence[Sequence[Any]], encoding: TimeEncoding, ident: Callable[[Any], Any] | None = None
+) -> list[TaskRecord]:
+    """(id, status, created_at, error, agent, task_name, duration_ms, error_type, sort key) rows as the
+    dicts a find_tasks page validates, ids through `ident`; the sort key stays as the driver gave it
+    (`encode_cursor` turns a datetime into JSON)."""
+    return [
+        {
+            "id": r[0] if ident is None else ident(r[0]),
+            "status": str(r[1]),
+            "created_at": shown_time(encoding, r[2]),
+            "error": r[3] if r[3] is None or type(r[3]) is str else str(r[3]),
+            "agent": r[4],
+            "task_name": r[5],
+            "duration_ms": None if r[6] is None else whole_ms(r[6]),
+            "error_type": r[7],
+            "sort_key": r[8],
+        }
+        for r in rows
+    ]
 
 
 def whole_ms(value: Any) -> int | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .engine import Key, shown_time, whole_ms
+from .engine import Key, page_rows
 from .postgres_windows import (
     Learned,
     agent_sql,
@@ -100,21 +100,7 @@ def _compose(learned: Learned, table: Any, filters: TaskFilter, after: Key | Non
 
 
 def page_records(learned: Learned, rows: list[Any]) -> list[TaskRecord]:
-    encoding = learned.schema.time.encoding
-    return [  # the sort key as the driver gave it: `encode_cursor` makes a datetime JSON
-        {
-            "id": plain_id(r[0]),
-            "status": str(r[1]),
-            "created_at": shown_time(encoding, r[2]),
-            "error": r[3],
-            "agent": r[4],
-            "task_name": r[5],
-            "duration_ms": None if r[6] is None else whole_ms(r[6]),
-            "error_type": r[7],
-            "sort_key": r[8],
-        }
-        for r in rows
-    ]
+    return page_rows(rows, learned.schema.time.encoding, plain_id)
 
 
 def _span(filters: TaskFilter) -> Window:

@@ -21,9 +21,8 @@ from .engine import (
     SyncEngine,
     failed_tasks_from,
     histogram_from,
-    shown_time,
+    page_rows,
     text_or_none,
-    whole_ms,
 )
 from .models import QueryResult
 from .source import (
@@ -103,20 +102,7 @@ class SQLiteTaskSource(SQLiteReader, SyncEngine):
                 f"ORDER BY {key} DESC, {c['id']} DESC LIMIT :limit",
                 params,
             ).fetchall()
-            return [
-                {
-                    "id": r[0],
-                    "status": str(r[1]),
-                    "created_at": shown_time(encoding, r[2]),
-                    "error": None if r[3] is None else str(r[3]),
-                    "agent": r[4],
-                    "task_name": r[5],
-                    "duration_ms": None if r[6] is None else whole_ms(r[6]),
-                    "error_type": r[7],
-                    "sort_key": r[8],
-                }
-                for r in rows
-            ]
+            return page_rows(rows, encoding)
 
         if filters.error_contains:
             return await self._run(work)  # a text search reads every row it passes: never inline
