@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from self_improver.tools.telemetry import queries
@@ -18,6 +20,30 @@ from self_improver.tools.telemetry.sqlite_short import Overran, within_budget
 
 NOW = datetime(2026, 2, 16, 0, 17, tzinfo=UTC)
 ROWS = 500_000
+T = TypeVar("T")
+
+
+async def timed_with_longest_stall(call: Awaitable[T]) -> tuple[T, float, float]:
+    """`call`'s answer, how long it took, and the longest the event loop went without running a task
+    meanwhile (a heartbeat every millisecond): a read held on the loop stalls it for the read's length."""
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def heartbeat() -> None:
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(0.001)
+            gaps.append(time.perf_counter() - last)
+            last = time.perf_counter()
+
+    beat = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0.01)
+    started = time.perf_counter()
+    answer = await call
+    took = time.perf_counter() - started
+    done.set()
+    await beat
+    return answer, took, max(gaps)
 
 
 def test_a_read_past_its_budget_is_interrupted_and_a_short_one_answers(tmp_path: Path) -> None:
@@ -63,26 +89,11 @@ def test_a_scanning_page_answers_right_without_holding_the_loop(scanning_store: 
         store = TelemetryStore(open_source(scanning_store, TelemetryMapping()), "UTC", NOW)
         try:
             await queries.find_tasks(store, status="failed", limit=5)  # warm: connection and schema
-            gaps: list[float] = []
-            done = asyncio.Event()
-
-            async def heartbeat() -> None:
-                last = time.perf_counter()
-                while not done.is_set():
-                    await asyncio.sleep(0.001)
-                    now = time.perf_counter()
-                    gaps.append(now - last)
-                    last = now
-
-            beat = asyncio.create_task(heartbeat())
-            await asyncio.sleep(0.01)
-            started = time.perf_counter()
-            page = await queries.find_tasks(store, agent="rare", limit=50)
-            took = time.perf_counter() - started
-            done.set()
-            await beat
+            page, took, stall = await timed_with_longest_stall(
+                queries.find_tasks(store, agent="rare", limit=50)
+            )
             again = await queries.find_tasks(store, agent="rare", limit=50)  # now straight to the thread
-            return [t.id for t in page.tasks], took, max(gaps), [t.id for t in again.tasks]
+            return [t.id for t in page.tasks], took, stall, [t.id for t in again.tasks]
         finally:
             await store.source.close()
 
@@ -161,24 +172,8 @@ def test_a_page_that_meets_a_writers_lock_waits_in_the_worker_thread_not_on_the_
             writer.execute("BEGIN EXCLUSIVE")  # readers now get SQLITE_BUSY until it commits
             loop = asyncio.get_running_loop()
             loop.call_later(0.3, lambda: writer.execute("COMMIT"))
-            gaps: list[float] = []
-            done = asyncio.Event()
-
-            async def heartbeat() -> None:
-                last = time.perf_counter()
-                while not done.is_set():
-                    await asyncio.sleep(0.005)
-                    gaps.append(time.perf_counter() - last)
-                    last = time.perf_counter()
-
-            beat = asyncio.create_task(heartbeat())
-            await asyncio.sleep(0.02)
-            started = time.perf_counter()
-            page = await queries.find_tasks(store, status="failed")
-            took = time.perf_counter() - started
-            done.set()
-            await beat
-            return len(page.tasks), took, max(gaps)
+            page, took, stall = await timed_with_longest_stall(queries.find_tasks(store, status="failed"))
+            return len(page.tasks), took, stall
         finally:
             await store.source.close()
 
