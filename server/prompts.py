@@ -8,22 +8,18 @@ Keeping prompt text in markdown files lets people edit the nightly procedure wit
 
 from __future__ import annotations
 
-import inspect
 import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources as package_files
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from mcp.server.mcpserver.prompts.base import Prompt
+from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
-from pydantic import Field
 
 if TYPE_CHECKING:
     from .protocol import SelfImproverServer
-
-_TYPES: dict[str, type] = {"int": int, "str": str, "bool": bool, "float": float}
 
 
 @dataclass(frozen=True)
@@ -68,6 +64,7 @@ class PromptFile:
             low, high = spec.get("min"), spec.get("max")
             if (low is not None and number < low) or (high is not None and number > high):
                 raise self._invalid(f"{arg} must be between {low} and {high}; got {value}")
+            value = str(number)  # as the prompt shows it: `07` and ` 7` both read 7
         pattern = spec.get("pattern")
         if pattern is not None:
             value = value.lower() if spec.get("lowercase") else value
@@ -82,20 +79,25 @@ class PromptFile:
         return self.body.format(**values)
 
     def as_prompt(self) -> Prompt:
-        def render(**values: Any) -> str:
-            return self.render(**values)
+        """The SDK's prompt, its arguments straight from the front matter (no generated signature for the
+        SDK to read them back from); `check` has validated the values before `render` sees them."""
+        defaults = {arg: spec["default"] for arg, spec in self.arguments.items() if "default" in spec}
 
-        params = []
-        for arg, spec in self.arguments.items():
-            field = Field(description=spec.get("description"))
-            annotation = Annotated[_TYPES[spec.get("type", "str")], field]  # type: ignore[valid-type]
-            default = spec.get("default", inspect.Parameter.empty)
-            params.append(
-                inspect.Parameter(arg, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-            )
-        render.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-        render.__annotations__ = {p.name: p.annotation for p in params} | {"return": str}
-        return Prompt.from_function(render, name=self.name, title=self.title, description=self.description)
+        def render(**values: Any) -> str:  # values passed `check` first (server/protocol.py)
+            return self.render(**(defaults | values))
+
+        arguments = [
+            PromptArgument(name=arg, description=spec.get("description"), required="default" not in spec)
+            for arg, spec in self.arguments.items()
+        ]
+        return Prompt(
+            name=self.name,
+            title=self.title,
+            description=self.description,
+            arguments=arguments,
+            fn=render,
+            context_kwarg=None,
+        )
 
 
 def parse_prompt_file(name: str, text: str) -> PromptFile:
