@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
+import json
 import logging
 import os
 import random
 import resource
 import string
+import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -302,6 +305,44 @@ def scaling(with_drain3: bool, repeat: int) -> None:
     worst_case()
 
 
+def memory_child(which: str, count: int) -> None:
+    """In a fresh process: the peak memory one clusterer adds over `count` messages already in memory.
+    The kernel's high-water mark is reset first (`clear_refs` 5), so building the messages does not count."""
+    messages = synthetic_messages(count)
+    run = ours if which == "ours" else drain3_clusterer()
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")
+    before = _status_mb("VmRSS")
+    result = run(messages)
+    print(json.dumps({"added_mb": _status_mb("VmHWM") - before, "groups": len(set(result))}))
+
+
+def _status_mb(field: str) -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith(field + ":")) / 1024
+
+
+def memory(count: int = 1_000_000) -> float:
+    """Peak memory added by clustering `count` all-distinct messages, ours against drain3, each in its own
+    process (the messages themselves are in memory before either starts); returns ours / drain3."""
+    added = {}
+    for which in ("ours", "drain3"):
+        done = subprocess.run(
+            [sys.executable, __file__, "--memory-child", which, str(count)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        added[which] = json.loads(done.stdout.strip().splitlines()[-1])
+    ratio = added["ours"]["added_mb"] / max(added["drain3"]["added_mb"], 1.0)
+    print(
+        f"Memory clustering {count:,} all-distinct messages (peak RSS added, own process each): "
+        f"ours +{added['ours']['added_mb']:.0f} MB ({added['ours']['groups']} groups), "
+        f"drain3 +{added['drain3']['added_mb']:.0f} MB ({added['drain3']['groups']} groups): {ratio:.2f}x (target <= 3)"
+    )
+    return ratio
+
+
 def worst_case(count: int = 100_000, seed: int = 5) -> None:
     """Every message a new token shape (random words, no values): the miner's most expensive input."""
     rng = random.Random(seed)
@@ -326,7 +367,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="timing runs per dataset (best is kept)")
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-python", action="store_true", help="skip the Python traceback benchmark")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the 1M-message memory comparison")
+    parser.add_argument("--memory-child", nargs=2, metavar=("WHICH", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_child:
+        memory_child(args.memory_child[0], int(args.memory_child[1]))
+        return 0
     ok = True
     if (args.data / DATASETS[0]).is_dir():
         result = loghub(args.data, args.repeat)
@@ -342,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_scaling:
         print()
         scaling(with_drain3=True, repeat=2)
+    if not args.skip_memory:
+        print()
+        ok = memory() <= 3.0 and ok
     if not args.skip_python:
         print()
         sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -12,7 +12,7 @@ O(n^2) for a new shape of n <= 40 tokens (see `template_miner`); overall linear 
 from __future__ import annotations
 
 import gc
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .analyze import analyze_error, describe_message, split_error_type
 from .exception_names import short_name
@@ -24,7 +24,7 @@ from .traceback_parser import has_traceback
 
 DEFAULT_MIN_DISTINCT_VALUES = 5
 DEFAULT_MIN_ANCHOR_WORDS = 1
-_MAX_REMEMBERED_MESSAGES = 1_000_000
+_MAX_REMEMBERED_MESSAGES = 20_000
 
 
 class PendingMessage(NamedTuple):
@@ -56,6 +56,9 @@ class SignatureClusterer:
             min_distinct_values=min_distinct_values, min_anchor_words=min_anchor_words, **miner_options
         )
         self._resolved: dict[tuple[int, tuple[str, ...]], ErrorSignature] = {}
+        # One handle per (cluster, error type), shared by its messages: a batch of a million messages
+        # then holds a million references, not a million handles.
+        self._handles: dict[tuple[int, str | None], PendingMessage] = {}
 
     def add(
         self, message: str, traceback: str | None = None, error_type: str | None = None
@@ -73,7 +76,11 @@ class SignatureClusterer:
                 return analysed
         error_type, body = split_error_type(message, error_type)
         cluster = self._miner.add(mask_tokens(body), short_name(error_type) or "", body)
-        return PendingMessage(cluster, error_type)
+        key = (id(cluster), error_type)
+        handle = self._handles.get(key)
+        if handle is None or handle.cluster is not cluster:
+            handle = self._handles[key] = PendingMessage(cluster, error_type)
+        return handle
 
     def seed(self, shape: str, error_type: str | None = None) -> PendingMessage:
         """Restore a log-style template from an earlier batch (`TemplateCluster.text`), see TemplateMiner.seed."""
@@ -98,21 +105,21 @@ class SignatureClusterer:
         """Final signatures of placed errors (after `consolidate`)."""
         return [self._resolve(p) for p in placements]
 
-    def signature_ids(self, placements: list[ErrorSignature | PendingMessage]) -> list[str]:
-        """Only the final signature ids: no titles or templates are built, which keeps batches fast."""
+    def signature_ids(self, placements: list[Any]) -> list[str]:
+        """Only the final signature ids, written over `placements` (which it returns): no titles or
+        templates are built, which keeps batches fast, and no second list of a batch's length is made."""
         ids: dict[int, str] = {}
-        out: list[str] = []
-        for placement in placements:
+        for index, placement in enumerate(placements):
             if isinstance(placement, ErrorSignature):
-                out.append(placement.signature)
+                placements[index] = placement.signature
                 continue
             cluster = placement.cluster.root()
             signature = ids.get(id(cluster))
             if signature is None:
                 fingerprint = message_fingerprint(placement.error_type, cluster.text)
                 signature = ids[id(cluster)] = signature_of(fingerprint)
-            out.append(signature)
-        return out
+            placements[index] = signature
+        return placements
 
     def _resolve(self, placement: ErrorSignature | PendingMessage) -> ErrorSignature:
         if isinstance(placement, ErrorSignature):
@@ -159,7 +166,7 @@ def cluster_messages(messages: list[str], **miner_options: int) -> list[str]:
     them to check that results do not hinge on one setting."""
     clusterer = SignatureClusterer(None, **miner_options)
     seen: dict[str, ErrorSignature | PendingMessage] = {}
-    placements: list[ErrorSignature | PendingMessage] = []
+    placements: list[Any] = []  # each message's placement, then (in place) its signature id
     # The batch allocates millions of small tuples and no reference cycles: the cyclic collector would
     # rescan them all again and again (a 1M batch ran 30% slower), so it is paused, then restored.
     paused = gc.isenabled()

@@ -18,7 +18,7 @@ import re
 
 MAX_MESSAGE_CHARS = 64 * 1024
 WILDCARD = "<*>"
-_CACHE_LIMIT = 200_000
+_CACHE_LIMIT = 10_000
 
 # Ordered alternatives, tried by one C-level fullmatch; the group name is the placeholder type.
 _VALUE_RE = re.compile(
