@@ -844,7 +844,13 @@ app.run()
 """
 
 
-async def _tools_list(command: str, args: list[str]) -> tuple[float, float, int]:
+CALLS = 40  # tool calls timed per server start, after one warm-up call
+CHEAPEST = {"ours": ("find_tasks", {"status": "failed", "limit": 1}), "minimal": ("ping", {"text": "x"})}
+
+
+async def _tools_list(command: str, args: list[str], call: tuple[str, dict[str, Any]]) -> tuple[float, ...]:
+    """Start-up to the first tools/list, a second tools/list, the tool count, and the median of CALLS
+    calls of `call` (one tool call's full round trip over stdio)."""
     from mcp import Client, StdioServerParameters
 
     params = StdioServerParameters(command=command, args=args, env=_env())
@@ -855,26 +861,40 @@ async def _tools_list(command: str, args: list[str]) -> tuple[float, float, int]
         again = time.perf_counter()
         await client.list_tools()
         warm = time.perf_counter() - again
-    return startup * 1000, warm * 1000, len(first.tools)
+        await client.call_tool(*call)
+        calls = []
+        for _ in range(CALLS):
+            at = time.perf_counter()
+            answer = await client.call_tool(*call)
+            calls.append(time.perf_counter() - at)
+            assert not answer.is_error, answer
+    return startup * 1000, warm * 1000, len(first.tools), statistics.median(calls) * 1000
 
 
 def serve_latency(db: Path, repeat: int) -> dict[str, Any]:
+    """`serve` against a one-tool server on the same SDK: start-up to tools/list, and the fixed cost of a
+    tool call (our cheapest useful call, a one-row find_tasks page, against the minimal server's echo)."""
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "minimal_server.py"
         script.write_text(MINIMAL_SERVER)
         ours_args = ["serve", "--telemetry-db", str(db), "--data-dir", tmp, "--now", ANCHOR.isoformat()]
-        samples: dict[str, list[tuple[float, float, int]]] = {"ours": [], "minimal": []}
-        asyncio.run(_tools_list(str(VENV_BIN / "self-improver"), ours_args))  # warm-up: fills the .pyc cache
-        asyncio.run(_tools_list(sys.executable, [str(script)]))
+        commands = {
+            "ours": (str(VENV_BIN / "self-improver"), ours_args),
+            "minimal": (sys.executable, [str(script)]),
+        }
+        samples: dict[str, list[tuple[float, ...]]] = {"ours": [], "minimal": []}
+        for name, (command, args) in commands.items():  # warm-up: fills the .pyc cache
+            asyncio.run(_tools_list(command, args, CHEAPEST[name]))
         for _ in range(repeat):
-            samples["ours"].append(asyncio.run(_tools_list(str(VENV_BIN / "self-improver"), ours_args)))
-            samples["minimal"].append(asyncio.run(_tools_list(sys.executable, [str(script)])))
+            for name, (command, args) in commands.items():
+                samples[name].append(asyncio.run(_tools_list(command, args, CHEAPEST[name])))
     found = {}
     for name, values in samples.items():
         found[name] = {
             "startup_ms": statistics.median(v[0] for v in values),
             "warm_ms": statistics.median(v[1] for v in values),
             "tools": values[0][2],
+            "call_ms": statistics.median(v[3] for v in values),
         }
     return found
 
@@ -1016,6 +1036,10 @@ def targets(results: list[dict[str, Any]], extra: dict[str, Any]) -> list[str]:
         ratio = extra["serve"]["ours"]["startup_ms"] / extra["serve"]["minimal"]["startup_ms"]
         found.append(
             f"{'ok  ' if ratio <= 1.3 else 'MISS'} serve start-up to first tools/list: {ratio:.2f}x a minimal server (<= 1.3)"
+        )
+        above = extra["serve"]["ours"]["call_ms"] - extra["serve"]["minimal"]["call_ms"]
+        found.append(
+            f"{'ok  ' if above < 1.0 else 'MISS'} a tool call's fixed cost: {above:.2f} ms above the protocol floor (< 1)"
         )
     return found
 
@@ -1194,7 +1218,8 @@ def main() -> None:
         print(
             f"\nserve, start-up to first tools/list: ours {o['startup_ms']:.0f} ms ({o['tools']} tools), minimal "
             f"{m['startup_ms']:.0f} ms ({m['tools']} tool), ratio {o['startup_ms'] / m['startup_ms']:.2f}x; "
-            f"a second tools/list {o['warm_ms']:.1f} ms vs {m['warm_ms']:.1f} ms"
+            f"a second tools/list {o['warm_ms']:.1f} ms vs {m['warm_ms']:.1f} ms; a tool call (one-row find_tasks "
+            f"page against an echo) {o['call_ms']:.2f} ms vs {m['call_ms']:.2f} ms"
         )
     print("\n" + markdown(results))
     for line in growth(results):
