@@ -77,7 +77,7 @@ async def find_tasks(
     Example: find_tasks(status="failed", error_contains="IMAP", since="yesterday").
     """
     telemetry = resources(ctx).telemetry
-    page = await queries.find_tasks(
+    return await queries.find_tasks(
         telemetry,
         status=status,
         agent=agent,
@@ -86,11 +86,7 @@ async def find_tasks(
         error_contains=error_contains,
         limit=limit,
         cursor=cursor,
-    )
-    if detail == "full":
-        return page
-    return page.model_copy(
-        update={"tasks": [t.model_copy(update={"error": _cut(t.error)}) for t in page.tasks]}
+        error_chars=BRIEF_ERROR_CHARS if detail == "brief" else queries.MAX_TEXT,
     )
 
 
@@ -103,12 +99,6 @@ def _time_bound(value: str | None, param: str, telemetry: TelemetryStore) -> str
         return windows.resolve_day(value, telemetry.tz, telemetry.now(), param=param).isoformat()
     windows.parse_timestamp(value, telemetry.tz, param=param)
     return value
-
-
-def _cut(text: str | None) -> str | None:
-    if text is None or len(text) <= BRIEF_ERROR_CHARS:
-        return text
-    return text[: BRIEF_ERROR_CHARS - 1] + "…"
 
 
 @toolset.tool(title="Read-only SQL on telemetry", annotations=READ_ONLY)

@@ -147,7 +147,7 @@ def test_a_page_masks_secrets_and_cuts_long_errors_on_either_path(tmp_path: Path
     for page in asyncio.run(pages()):
         shown = [t.error for t in page.tasks]  # type: ignore[attr-defined]
         assert shown[0] is None
-        assert shown[1] == "x" * queries.MAX_TEXT
+        assert shown[1] == "x" * (queries.MAX_TEXT - 1) + "…"  # cut, and says so
         assert shown[2] is not None and key not in shown[2] and shown[2].startswith("auth failed with ")
 
 

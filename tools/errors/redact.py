@@ -35,7 +35,8 @@ def redact_secrets(text: str, redact_emails: bool = True) -> str:
 
 
 def redact_each(texts: list[str | None], cut: int) -> list[str | None]:
-    """`redact_secrets(text)[:cut]` for each text of a list (None stays None): the batch form for pages."""
+    """`redact_secrets(text)` for each text of a list (None stays None), cut to `cut` characters with `…`
+    as the last when longer: the batch form for pages."""
     return (_loaded or _detector()).redact_each(texts, cut)  # type: ignore[no-any-return]
 
 

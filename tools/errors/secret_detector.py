@@ -250,10 +250,12 @@ def redact_secrets(text: str, redact_emails: bool = True) -> str:
 
 
 def redact_each(texts: list[str | None], cut: int) -> list[str | None]:
-    """`redact_secrets(text)[:cut]` of each text (None and empty as they are), in one call: a page of
-    tasks masks fifty short texts, and the per-text calls through the wrappers cost more than the cache."""
+    """`redact_secrets(text)` of each text (None and empty as they are) in one call, at most `cut`
+    characters, the last one `…` when it was longer: a page of tasks masks fifty short texts, and the
+    per-text calls through the wrappers cost more than the cache."""
     cached, limit = _redact_cached, CACHED_TEXT
-    return [(cached(t, True) if len(t) <= limit else _redact(t, True))[:cut] if t else t for t in texts]
+    masked = [(cached(t, True) if len(t) <= limit else _redact(t, True)) if t else t for t in texts]
+    return [t if t is None or len(t) <= cut else t[: cut - 1] + "…" for t in masked]
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)

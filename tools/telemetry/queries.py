@@ -117,8 +117,10 @@ async def find_tasks(
     error_contains: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    error_chars: int = MAX_TEXT,
 ) -> TaskPage:
-    """A page of tasks, newest first by time, with a keyset cursor for the next page."""
+    """A page of tasks, newest first by time, with a keyset cursor for the next page; each error masked
+    and cut to `error_chars` (ending in `…` when cut)."""
     await _check_agent(store, agent)
     filters = TaskFilter(
         status=status,
@@ -135,7 +137,7 @@ async def find_tasks(
     schema = await store.source.schema()
     has_more = len(rows) > limit
     page = rows[:limit]
-    for row, error in zip(page, redact_each([r["error"] for r in page], MAX_TEXT), strict=True):
+    for row, error in zip(page, redact_each([r["error"] for r in page], error_chars), strict=True):
         row["error"] = error
     next_cursor = encode_cursor("tasks", [page[-1]["sort_key"], page[-1]["id"]]) if has_more else None
     # One validation of the whole page, the rows as the engine built them (TaskRow ignores `sort_key`).
