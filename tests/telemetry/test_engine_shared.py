@@ -49,10 +49,15 @@ def test_decode_time_reads_every_value_as_the_decoders_do(kind: str) -> None:
 
 
 def test_failed_rows_whose_time_does_not_read_are_left_out() -> None:
-    rows = [(1, "2026-02-15 12:00:00", "boom", None, None, 7), (2, "not a time", "x", None, None, None)]
+    rows = [
+        (1, "2026-02-15 12:00:00", "boom", None, None, 7, "v1.4.2"),
+        (2, "not a time", "x", None, None, None, None),
+        (3, "2026-02-15 13:00:00", "bang", None, None, None, "  "),
+    ]
     found = failed_tasks_from(rows, TimeEncoding("iso"), ident=str)
-    assert [(t.id, t.created_at, t.error, t.agent) for t in found] == [
-        ("1", datetime(2026, 2, 15, 12, tzinfo=UTC), "boom", "7")
+    assert [(t.id, t.created_at, t.error, t.agent, t.release) for t in found] == [
+        ("1", datetime(2026, 2, 15, 12, tzinfo=UTC), "boom", "7", "v1.4.2"),
+        ("3", datetime(2026, 2, 15, 13, tzinfo=UTC), "bang", None, None),  # a blank release is none
     ]
 
 
@@ -103,7 +108,7 @@ def test_failed_tasks_read_every_value_as_decode_time_does(kind: str) -> None:
 
     encoding = TimeEncoding(kind)  # type: ignore[arg-type]
     values = STORED + CANONICAL_LOOKALIKES
-    rows = [(i, v, "boom", 7, None, b"agent") for i, v in enumerate(values)]
+    rows = [(i, v, "boom", 7, None, b"agent", None) for i, v in enumerate(values)]
     found = {t.id: t for t in failed_tasks_from(rows, encoding)}
     for i, value in enumerate(values):
         expected = decode_time(encoding, value)

@@ -122,7 +122,6 @@ async def _cluster_span(
     the write, since it is seeded with the stored signatures."""
     analysed: dict[Key, ErrorSignature] = {}  # traceback analyses are stateless: kept across batches
     scanned = added = new = 0
-    with_release = (await telemetry.source.schema()).has("release")
     writing: asyncio.Future[int] | None = None
     with _collector_paused():
         try:
@@ -136,7 +135,7 @@ async def _cluster_span(
                 if gc.get_count()[0] > GC_BOUND:  # cycles someone made meanwhile: bounded, collected here
                     gc.collect(1)
                 scanned += len(batch)
-                releases = await telemetry.source.task_releases([t.id for t in batch]) if with_release else {}
+                releases = {t.id: t.release for t in batch if t.release is not None}
                 if len(analysed) > ANALYSIS_CACHE:
                     analysed.clear()
                 shapes = await asyncio.to_thread(store.log_shapes, telemetry.now() - SHAPE_MEMORY)

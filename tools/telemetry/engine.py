@@ -145,8 +145,8 @@ class SyncEngine:
 def failed_tasks_from(
     rows: Sequence[Sequence[Any]], encoding: TimeEncoding, ident: Callable[[Any], Any] | None = None
 ) -> list[FailedTask]:
-    """(id, created_at, error, error_type, traceback, agent) rows as failed tasks, ids through `ident`; rows
-    whose time does not read are left out (they belong to no window).
+    """(id, created_at, error, error_type, traceback, agent, release) rows as failed tasks, ids through
+    `ident`; rows whose time does not read are left out (they belong to no window); a blank release is none.
 
     The same tasks as `decode_time` and `text_or_none` per value would give, built in about a third of the
     time (a first refresh reads hundreds of thousands): canonical UTC text is read by one C call and kept
@@ -174,7 +174,9 @@ def failed_tasks_from(
             at = decode_time(encoding, created)
             if at is None:
                 continue
-        error, error_type, traceback, agent = r[2], r[3], r[4], r[5]
+        error, error_type, traceback, agent, release = r[2], r[3], r[4], r[5], r[6]
+        if release is not None:
+            release = str(release) if str(release).strip() else None
         task = (
             r[0] if ident is None else ident(r[0]),
             at,
@@ -183,6 +185,7 @@ def failed_tasks_from(
             traceback if traceback is None or type(traceback) is str else str(traceback),
             agent if agent is None or type(agent) is str else str(agent),
             text,
+            release,
         )
         append(new(cls, task))  # FailedTask(*task) without the named tuple's Python-level __new__
     return found

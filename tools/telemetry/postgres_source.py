@@ -135,13 +135,14 @@ class PostgresTaskSource(PostgresConnections, SyncEngine):
                 ai=typed(learned, "id", "a_id"),
             )
             params |= {"a_key": ask.after[0], "a_id": ask.after[1]}
-        details = sql.SQL("{i}, {c}, {e}::text, {et}, {tb}, {a}").format(
+        details = sql.SQL("{i}, {c}, {e}::text, {et}, {tb}, {a}, {r}").format(
             i=c["id"],
             c=c["created_at"],
             e=c["error"],
             et=or_null(learned, "error_type"),
             tb=or_null(learned, "traceback"),
             a=or_null(learned, "agent"),
+            r=or_null(learned, "release"),
         )
         order = sql.SQL("ORDER BY {k}, {i} LIMIT %(batch)s").format(k=key, i=c["id"])
         table = self._table_id()
@@ -152,7 +153,7 @@ class PostgresTaskSource(PostgresConnections, SyncEngine):
                 ),
                 params,
             ).fetchall()
-            last = (rows[-1][6], rows[-1][0]) if len(rows) == ask.batch else None
+            last = (rows[-1][7], rows[-1][0]) if len(rows) == ask.batch else None
             return failed_tasks_from(rows, learned.schema.time.encoding, plain_id), last
         keys = conn.execute(
             sql.SQL("SELECT {i}, {k} FROM {t} WHERE {w} {o}").format(

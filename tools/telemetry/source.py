@@ -79,6 +79,7 @@ class FailedTask(NamedTuple):
     traceback: str | None
     agent: str | None
     created_text: str | None = None
+    release: str | None = None  # the release it ran on, when the table maps one (read with the task)
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ class SQLiteTaskSource(SQLiteReader, SyncEngine):
         order = f"ORDER BY {key}, {c['id']} LIMIT :batch"
         details = (
             f"{c['id']}, {c['created_at']}, {c['error']}, {or_null(learned, 'error_type')}, "
-            f"{or_null(learned, 'traceback')}, {or_null(learned, 'agent')}"
+            f"{or_null(learned, 'traceback')}, {or_null(learned, 'agent')}, {or_null(learned, 'release')}"
         )
         keys = conn.execute(f"SELECT {c['id']}, {key} FROM {self._table()} WHERE {where} {order}", params)
         listed = keys.fetchall()
