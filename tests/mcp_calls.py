@@ -20,3 +20,16 @@ async def call_error(client: Client, tool: str, **arguments: Any) -> str:
     result = await client.call_tool(tool, arguments)
     assert result.is_error, f"{tool} unexpectedly succeeded: {result.structured_content}"
     return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+async def remember(
+    client: Client, signature: str, content: str, confidence: float = 0.6, **metadata: Any
+) -> dict[str, Any]:
+    """`remember_finding` of a finding about `signature`, as a nightly agent records one."""
+    return await call(
+        client,
+        "remember_finding",
+        content=content,
+        confidence=confidence,
+        metadata={"signature": signature, **metadata},
+    )

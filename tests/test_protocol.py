@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 from mcp.shared.exceptions import MCPError
 from mcp.types import LoggingMessageNotificationParams, PromptReference, ResourceTemplateReference
-from mcp_calls import call, call_error
+from mcp_calls import call, call_error, remember
 from self_improver.server.app import build_server
 from self_improver.server.registry import tidy_message
 from self_improver.server.version import package_version
@@ -110,13 +110,7 @@ async def test_completions_offer_signatures_findings_charts_and_nothing_for_unkn
             PromptReference(type="ref/prompt", name="nope"), {"name": "signature", "value": ""}
         )
         unknown_argument = await client.complete(prompt, {"name": "colour", "value": ""})
-        remembered = await call(
-            client,
-            "remember_finding",
-            content="Gateway timeouts",
-            confidence=0.5,
-            metadata={"signature": wanted},
-        )
+        remembered = await remember(client, wanted, "Gateway timeouts", 0.5)
         finding = ResourceTemplateReference(type="ref/resource", uri="memory://findings/{finding_id}")
         findings = (await client.complete(finding, {"name": "finding_id", "value": "fnd_"})).completion
     assert wanted in every.values and every.total == len(every.values) >= 3

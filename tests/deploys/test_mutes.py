@@ -8,7 +8,7 @@ from pathlib import Path
 
 from deploys.releases_world import NOW, OTHER, failures, steady, write_tasks
 from mcp import Client
-from mcp_calls import call
+from mcp_calls import call, remember
 from self_improver.server.app import build_server
 from self_improver.server.context import AppResources
 from self_improver.server.nightly import run_nightly_async
@@ -31,12 +31,10 @@ async def test_noise_mutes_its_signature_and_an_escalation_unmutes_it(tmp_path: 
         top = await call(client, "top_errors", days=7)
         signature = next(g["signature"] for g in top["groups"] if "reset" in g["title"])
         assert next(g for g in top["groups"] if g["signature"] == signature)["state"] == "ongoing"
-        remembered = await call(
+        remembered = await remember(
             client,
-            "remember_finding",
-            content="Connection resets: the peer drops idle connections; retried by the client anyway.",
-            confidence=0.6,
-            metadata={"signature": signature},
+            signature,
+            "Connection resets: the peer drops idle connections; retried by the client anyway.",
         )
         updated = await call(
             client,
@@ -88,12 +86,13 @@ async def test_a_pull_request_closed_unmerged_mutes_through_mute_signature(
     async with Client(build_server(settings)) as client:
         top = await call(client, "top_errors", days=7)
         signature = next(g["signature"] for g in top["groups"] if "reset" in g["title"])
-        await call(
+        await remember(
             client,
-            "remember_finding",
-            content="Connection resets after the proxy upgrade.",
-            confidence=0.7,
-            metadata={"signature": signature, "pr_number": 3, "pr_status": "open"},
+            signature,
+            "Connection resets after the proxy upgrade.",
+            0.7,
+            pr_number=3,
+            pr_status="open",
         )
     app = AppResources.from_settings(settings)
     try:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from git_repos import commit_file, git
 from mcp import Client
-from mcp_calls import call
+from mcp_calls import call, remember
 from self_improver.examples.demo_telemetry import DEMO_ANCHOR, build_demo_db
 from self_improver.server.app import build_server
 from self_improver.tools.errors import refresh
@@ -105,13 +105,7 @@ async def test_an_upgrade_keeps_group_finding_and_pull_request_names(
         before = await call(client, "top_errors", days=30, limit=50)
         names = {(g["title"], g["signature"]) for g in before["groups"]}
         top = before["groups"][0]["signature"]
-        finding = await call(
-            client,
-            "remember_finding",
-            content="Gateway timeouts: the upstream pool is too small.",
-            confidence=0.6,
-            metadata={"signature": top},
-        )
+        finding = await remember(client, top, "Gateway timeouts: the upstream pool is too small.")
         opened = await call(
             client,
             "open_pull_request",

@@ -7,7 +7,7 @@ import logging
 import time
 
 from mcp import Client
-from mcp_calls import call, call_error
+from mcp_calls import call, call_error, remember
 from pull_requests.git_setup import BRANCH, SIGNATURE, TOKEN, add_fix_branch
 from self_improver.server.app import build_server
 from self_improver.tools.pulls.marker import marker
@@ -33,13 +33,7 @@ async def test_open_labels_draft_evidence_then_dedup(github_settings, fake_githu
         signature = top["groups"][0]["signature"]
         branch = f"self-improver/{signature}-fix"
         add_fix_branch(user_repo.path, branch, "worker/limits.py", "LIMIT = 5\n")
-        finding = await call(
-            client,
-            "remember_finding",
-            content="IMAP timeouts under load",
-            confidence=0.6,
-            metadata={"signature": signature},
-        )
+        finding = await remember(client, signature, "IMAP timeouts under load")
         opened = await _open(
             client, branch=branch, signature=signature, labels=["bug"], finding_id=finding["id"]
         )
@@ -130,13 +124,7 @@ async def test_list_combines_statuses_and_check_runs(github_settings, fake_githu
 
 async def test_merge_is_recorded_by_sync_not_by_list(github_settings, fake_github) -> None:
     async with Client(build_server(github_settings())) as client:
-        finding = await call(
-            client,
-            "remember_finding",
-            content="IMAP timeouts",
-            confidence=0.6,
-            metadata={"signature": SIGNATURE},
-        )
+        finding = await remember(client, SIGNATURE, "IMAP timeouts")
         opened = await _open(client, finding_id=finding["id"])
         fake_github.set_state("acme/worker", opened["pull_request"]["number"], "merged")
         listed = await call(client, "list_pull_requests", state="all")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
-from mcp_calls import call, call_error
+from mcp_calls import call, call_error, remember
 from pull_requests.git_setup import BRANCH, SIGNATURE, add_fix_branch, commit_file, git, snapshot
 from self_improver.server.app import build_server
 from self_improver.server.context import AppResources
@@ -196,13 +196,7 @@ async def test_state_changes_reach_memory_and_merged_pull_requests(local_setting
     resources = AppResources.from_settings(settings)
     try:
         async with Client(build_server(settings)) as client:
-            finding = await call(
-                client,
-                "remember_finding",
-                content="IMAP timeouts",
-                confidence=0.6,
-                metadata={"signature": SIGNATURE},
-            )
+            finding = await remember(client, SIGNATURE, "IMAP timeouts")
             opened = await _open(client, finding_id=finding["id"])
             after_open = await call(client, "recall_findings", signature=SIGNATURE)
         number = opened["pull_request"]["number"]
