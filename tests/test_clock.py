@@ -19,5 +19,7 @@ def test_a_drivers_own_utc_zone_and_the_far_past_format_like_the_rest() -> None:
     from zoneinfo import ZoneInfo
 
     assert utc_text(datetime(2026, 2, 16, 0, 17, 5, tzinfo=ZoneInfo("UTC"))) == "2026-02-16 00:17:05"
-    assert utc_text(datetime(2026, 2, 16, 1, 17, 5, tzinfo=ZoneInfo("Europe/Berlin"))) == "2026-02-16 00:17:05"
+    assert (
+        utc_text(datetime(2026, 2, 16, 1, 17, 5, tzinfo=ZoneInfo("Europe/Berlin"))) == "2026-02-16 00:17:05"
+    )
     assert utc_text(datetime(999, 1, 2, 3, 4, 5)) == "0999-01-02 03:04:05"

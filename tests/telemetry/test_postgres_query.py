@@ -126,7 +126,8 @@ async def test_fixed_queries_run_read_only_even_as_a_superuser(
         with source._pool_now().connection() as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("DELETE FROM tasks")
         with source._pool_now().connection() as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-            conn.autocommit = True  # as a page of tasks runs: no transaction block, the session's default holds
+            # as a page of tasks runs: no transaction block, the session's default holds
+            conn.autocommit = True
             conn.execute("DELETE FROM tasks")
         page = await source.tasks(TaskFilter(status="failed"), 5, None)  # the one-statement path
         with source._pool_now().connection() as conn:
