@@ -25,22 +25,8 @@ async def test_a_dry_run_apply_patch_creates_no_branch_and_open_pull_request_ope
     before, refs_before = helpers.snapshot(user_repo.path), refs(helpers, user_repo.path)
     worktrees_before = helpers.worktree_paths(user_repo.path)
     async with Client(build_server(settings)) as client:
-        patched = await call(
-            client,
-            "apply_patch",
-            repo="worker",
-            signature=SIGNATURE,
-            title="Raise IMAP timeout",
-            edits=[EDIT],
-        )
-        again = await call(
-            client,
-            "apply_patch",
-            repo="worker",
-            signature=SIGNATURE,
-            title="Raise IMAP timeout",
-            edits=[EDIT],
-        )
+        patch = {"repo": "worker", "signature": SIGNATURE, "title": "Raise IMAP timeout", "edits": [EDIT]}
+        patched, again = [await call(client, "apply_patch", **patch) for _ in range(2)]  # twice: the same
         checked = await call(client, "run_checks", repo="worker", branch=patched["branch"])
         opened = await call(
             client,

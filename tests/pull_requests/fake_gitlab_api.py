@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import re
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -78,6 +80,14 @@ class FakeGitLab(FakeForge):
     def add_project(self, path: str, git_dir: Path, default_branch: str = "main") -> FakeProject:
         self.projects[path] = FakeProject(len(self.projects) + 1, path, git_dir, default_branch)
         return self.projects[path]
+
+    @classmethod
+    @contextmanager
+    def serving(cls, token: str, project: str, git_dir: Path) -> Iterator[FakeGitLab]:
+        """A fake GitLab on 127.0.0.1 with one project, its git served from the bare repository `git_dir`."""
+        with cls(token) as fake:
+            fake.add_project(project, git_dir)
+            yield fake
 
     def mrs(self, path: str) -> list[dict[str, Any]]:
         return list(self.projects[path].mrs.values())

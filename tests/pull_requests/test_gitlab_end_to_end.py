@@ -21,8 +21,7 @@ PROJECT = "acme/backend/worker"  # a nested group, URL-encoded on the wire
 
 @pytest.fixture
 def fake_gitlab(github_remote: Path) -> Iterator[FakeGitLab]:
-    with FakeGitLab(TOKEN) as fake:
-        fake.add_project(PROJECT, github_remote)
+    with FakeGitLab.serving(TOKEN, PROJECT, github_remote) as fake:
         yield fake
 
 

@@ -25,8 +25,7 @@ FAST = RetryPolicy(attempts=4, base_delay=0.01, max_delay=60.0)
 
 @pytest.fixture
 def fake_gitlab(github_remote: Path) -> Iterator[FakeGitLab]:
-    with FakeGitLab(TOKEN) as fake:
-        fake.add_project(PROJECT, github_remote)
+    with FakeGitLab.serving(TOKEN, PROJECT, github_remote) as fake:
         yield fake
 
 
