@@ -683,7 +683,9 @@ def _measure_find_tasks(
             fns["instr"] = lambda: limit_find(raw, shape, "error_contains", needle, "instr")
         t = interleaved(fns, repeat * 4)  # sub-millisecond queries: more rounds for a stable median
         page = ours()
-        ids = [task.id for task in page.tasks]
+        ids = [
+            task["id"] if isinstance(task, dict) else task.id for task in page.tasks
+        ]  # rows: dicts since 2026-11-29
         expected = limit_find(raw, shape, which, needle)
         assert ids == expected, (key, ids[:5], expected[:5])
         naive = [r[0] for r in fns["seed"]()]

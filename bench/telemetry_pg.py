@@ -486,7 +486,9 @@ def measure_tools(
             fns["strpos"] = lambda: limit_find(raw, shape, "error_contains", needle, "strpos")
         t = tb.interleaved(fns, repeat * 4)
         page = ours_fn()
-        ids = [task.id for task in page.tasks]
+        ids = [
+            task["id"] if isinstance(task, dict) else task.id for task in page.tasks
+        ]  # rows: dicts since 2026-11-29
         expected = limit_find(raw, shape, key, needle)
         assert ids == expected, (key, ids[:5], expected[:5])
         naive = [r[0] for r in fns["seed"]()]

@@ -129,7 +129,7 @@ async def test_fixed_queries_run_read_only_even_as_a_superuser(
             # as a page of tasks runs: no transaction block, the session's default holds
             conn.autocommit = True
             conn.execute("DELETE FROM tasks")
-        page = await source.tasks(TaskFilter(status="failed"), 5, None)  # the one-statement path
+        page, _ = await source.tasks(TaskFilter(status="failed"), 5, None)  # the one-statement path
         with source._pool_now().connection() as conn:
             assert not conn.autocommit  # the page handed its connection back as it found it
         with source._pool_now().connection() as conn:

@@ -227,3 +227,45 @@ async def test_fixing_failed_statuses_clusters_the_failures_the_misread_nights_m
     assert misread["groups"] == [] and misread["warnings"]
     assert top["failed_tasks"] == failed and sum(g["count"] for g in top["groups"]) == failed
     assert top["warnings"] == []
+
+
+async def test_values_of_other_types_come_back_in_the_page_types(tmp_path: Path) -> None:
+    """Pages are built without validating each row again, so the engine converts: an integer agent id, a
+    numeric task name and HTTP code, a REAL or text duration, an untyped status column holding numbers."""
+    create = (
+        "CREATE TABLE tasks (id TEXT PRIMARY KEY, status, error TEXT, created_at TEXT, agent INTEGER, "
+        "task_name INTEGER, duration_ms REAL, error_type INTEGER)"
+    )
+    rows = [
+        ("a1", "failed", "boom", "2026-02-15 10:00:00", 7, 42, 1234.7, 503),
+        ("a2", 0, None, "2026-02-15 09:00:00", None, None, "950", None),
+        ("a3", "done", None, "2026-02-15 08:00:00", 8, "nightly", "n/a", "E1"),
+    ]
+    db = _write(tmp_path / "typed.db", create, "INSERT INTO tasks VALUES (?,?,?,?,?,?,?,?)", rows)
+    async with Client(_server(tmp_path, db, {})) as client:  # the client checks each page's output schema
+        page = await call(client, "find_tasks", limit=2, detail="full")
+        rest = await call(client, "find_tasks", limit=2, cursor=page["next_cursor"], detail="full")
+    shown = [
+        {k: t[k] for k in ("id", "status", "agent", "task_name", "duration_ms", "error_type")}
+        for t in page["tasks"] + rest["tasks"]
+    ]
+    assert shown == [
+        {
+            "id": "a1",
+            "status": "failed",
+            "agent": "7",
+            "task_name": "42",
+            "duration_ms": 1234,
+            "error_type": "503",
+        },
+        {"id": "a2", "status": "0", "agent": None, "task_name": None, "duration_ms": 950, "error_type": None},
+        {
+            "id": "a3",
+            "status": "done",
+            "agent": "8",
+            "task_name": "nightly",
+            "duration_ms": None,
+            "error_type": "E1",
+        },
+    ]
+    assert page["has_more"] and not rest["has_more"]

@@ -244,9 +244,9 @@ def redact_secrets(text: str, redact_emails: bool = True) -> str:
     """`text` with API keys, tokens, passwords, private keys (and emails unless told not to) masked."""
     if not text:
         return text
-    if len(text) <= CACHED_TEXT:
-        return _redact_cached(text, redact_emails)
-    return _redact(text, redact_emails)
+    if len(text) > CACHED_TEXT:
+        return _redact(text, redact_emails)
+    return _redact_cached(text) if redact_emails else _redact_cached_keeping_emails(text)
 
 
 def redact_each(texts: list[str | None], cut: int) -> list[str | None]:
@@ -254,13 +254,23 @@ def redact_each(texts: list[str | None], cut: int) -> list[str | None]:
     characters, the last one `…` when it was longer: a page of tasks masks fifty short texts, and the
     per-text calls through the wrappers cost more than the cache."""
     cached, limit = _redact_cached, CACHED_TEXT
-    masked = [(cached(t, True) if len(t) <= limit else _redact(t, True)) if t else t for t in texts]
-    return [t if t is None or len(t) <= cut else t[: cut - 1] + "…" for t in masked]
+    return [
+        (m if len(m := cached(t) if len(t) <= limit else _redact(t, True)) <= cut else m[: cut - 1] + "…")
+        if t
+        else t
+        for t in texts
+    ]
+
+
+# One argument each: the cache then keys on the text itself, not on a tuple it builds and hashes per call.
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def _redact_cached(text: str) -> str:
+    return _redact(text, True)
 
 
 @functools.lru_cache(maxsize=CACHE_SIZE)
-def _redact_cached(text: str, redact_emails: bool) -> str:
-    return _redact(text, redact_emails)
+def _redact_cached_keeping_emails(text: str) -> str:
+    return _redact(text, False)
 
 
 def _redact(text: str, redact_emails: bool) -> str:

@@ -1,4 +1,4 @@
-"""Opaque, tamper-evident cursors for keyset pagination.
+"""Opaque cursors for keyset pagination.
 
 A cursor carries the sort key of the last row returned, so the next page starts right after it
 even when new rows arrive in between (offset paging would skip or repeat rows).
@@ -15,7 +15,7 @@ from .problems import ToolInputError
 
 def encode_cursor(kind: str, key: list[Any]) -> str:
     """`key` as an opaque cursor; an engine's datetimes travel as ISO text, its decimals as numbers."""
-    raw = json.dumps({"k": kind, "v": key}, separators=(",", ":"), default=_json_value).encode()
+    raw = _ENCODER.encode({"k": kind, "v": key}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -25,6 +25,9 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     raise TypeError(f"{type(value).__name__} cannot travel in a cursor")
+
+
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_json_value)  # one: json.dumps builds one a call
 
 
 def decode_cursor(kind: str, cursor: str) -> list[Any]:

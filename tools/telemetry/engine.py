@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
 from .mapping import TelemetryMapping
-from .source import DurationHistogram, FailedTask, SourceSchema, TaskRecord
+from .models import TaskRow
+from .source import DurationHistogram, FailedTask, SourceSchema, TaskRows
 from .timestamps import TimeEncoding, decode_any, parse_iso
 from .windows import Window, utc_text
 
@@ -237,25 +238,38 @@ def shown_time(encoding: TimeEncoding, value: Any) -> str:
     return str(value) if moment is None else utc_text(moment)
 
 
-def page_rows(
-    rows: Sequence[Sequence[Any]], encoding: TimeEncoding, ident: Callable[[Any], Any] | None = None
-) -> list[TaskRecord]:
-    """(id, status, created_at, error, agent, task_name, duration_ms, error_type, sort key) rows as the
-    dicts a find_tasks page validates, ids through `ident`; the sort key stays as the driver gave it
-    (`encode_cursor` turns a datetime into JSON)."""
+def task_page(rows: list[Any], limit: int, encoding: TimeEncoding) -> TaskRows:
+    """A page from rows read with a limit one above `limit`: (id, status, created_at, error, agent,
+    task_name, duration_ms, error_type[, sort key]), the text fields selected as text. Without a ninth
+    column the stored created_at is the sort key (where it orders as time: no second copy to read)."""
+    more = len(rows) > limit
+    if more:
+        rows = rows[:limit]
+    if rows and len(rows[0]) > 8:
+        key = rows[-1][8]
+        rows = [r[:8] for r in rows]
+    elif rows:
+        key = rows[-1][2]
+    shown = page_rows(rows, encoding)
+    return TaskRows(shown, (key, shown[-1]["id"]) if more else None)
+
+
+def page_rows(rows: Sequence[Sequence[Any]], encoding: TimeEncoding) -> list[TaskRow]:
+    """(id, status, created_at, error, agent, task_name, duration_ms, error_type) rows as the dicts a
+    page shows: ids as int or text, times as `shown_time`, durations as whole ms; the engine selected the
+    text fields as text. Built for speed: a page is fifty of these around a ~60 us statement."""
     return [
         {
-            "id": r[0] if ident is None else ident(r[0]),
-            "status": str(r[1]),
-            "created_at": shown_time(encoding, r[2]),
-            "error": r[3] if r[3] is None or type(r[3]) is str else str(r[3]),
-            "agent": r[4],
-            "task_name": r[5],
-            "duration_ms": None if r[6] is None else whole_ms(r[6]),
-            "error_type": r[7],
-            "sort_key": r[8],
+            "id": i if type(i) is int or type(i) is str else str(i),
+            "status": s,
+            "created_at": shown_time(encoding, c),
+            "error": e,
+            "agent": a,
+            "task_name": n,
+            "duration_ms": d if d is None or type(d) is int else whole_ms(d),
+            "error_type": et,
         }
-        for r in rows
+        for i, s, c, e, a, n, d, et in rows
     ]
 
 

@@ -10,18 +10,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .engine import Key, page_rows
+from .engine import Key, task_page
 from .postgres_windows import (
     Learned,
     agent_sql,
     or_null,
-    plain_id,
     sort_key,
     typed,
     window_params,
     window_sql,
 )
-from .source import TaskFilter, TaskRecord
+from .source import TaskFilter, TaskRows
 from .windows import Window
 
 Shape = tuple[bool, bool, bool, bool, bool]  # window, status, text search, after a cursor, agent
@@ -38,7 +37,8 @@ def page_shape(filters: TaskFilter, after: Key | None) -> Shape:
 
 
 def page_params(learned: Learned, filters: TaskFilter, limit: int, after: Key | None) -> dict[str, Any]:
-    params: dict[str, Any] = {"limit": limit}
+    """The page's parameters; it reads one task more than `limit` to know whether more follow."""
+    params: dict[str, Any] = {"limit": limit + 1}
     if filters.since is not None or filters.until is not None:
         window_params(learned, _span(filters), params)
     if filters.status is not None:
@@ -81,7 +81,7 @@ def _compose(learned: Learned, table: Any, filters: TaskFilter, after: Key | Non
             )
         )
     return sql.SQL(
-        "SELECT {i}, {s}::text, {c}, {e}::text, {a}, {n}, {d}, {et}, {k} FROM {t} WHERE {w}{ag} "
+        "SELECT {i}, {s}::text, {c}, {e}::text, {a}, {n}, {d}, {et}{k2} FROM {t} WHERE {w}{ag} "
         "ORDER BY {k} DESC, {i} DESC LIMIT %(limit)s"
     ).format(
         i=c["id"],
@@ -93,14 +93,17 @@ def _compose(learned: Learned, table: Any, filters: TaskFilter, after: Key | Non
         d=or_null(learned, "duration_ms", as_text=False),
         et=or_null(learned, "error_type"),
         k=key,
+        k2=sql.SQL("")
+        if key is c["created_at"]
+        else sql.SQL(", {}").format(key),  # a key other than created_at itself
         t=table,
         w=sql.SQL(" AND ").join(where),
         ag=agent_sql(learned, filters.agent, unused),
     )
 
 
-def page_records(learned: Learned, rows: list[Any]) -> list[TaskRecord]:
-    return page_rows(rows, learned.schema.time.encoding, plain_id)
+def page_records(learned: Learned, rows: list[Any], limit: int) -> TaskRows:
+    return task_page(rows, limit, learned.schema.time.encoding)
 
 
 def _span(filters: TaskFilter) -> Window:

@@ -40,7 +40,7 @@ from .postgres_windows import (
     typed,
     window_sql,
 )
-from .source import DurationHistogram, FailedTask, Inspection, TaskFilter, TaskMessage, TaskRecord
+from .source import DurationHistogram, FailedTask, Inspection, TaskFilter, TaskMessage, TaskRows
 from .timestamps import decode_any
 from .windows import Window
 
@@ -91,11 +91,11 @@ class PostgresTaskSource(PostgresConnections, SyncEngine):
         ).fetchall()
         return {str(s): int(n) for s, n in rows}
 
-    async def tasks(self, filters: TaskFilter, limit: int, after: Key | None) -> list[TaskRecord]:
-        def work(conn: Any, learned: Learned) -> list[TaskRecord]:
+    async def tasks(self, filters: TaskFilter, limit: int, after: Key | None) -> TaskRows:
+        def work(conn: Any, learned: Learned) -> TaskRows:
             text = page_sql(conn, learned, self._table_id(), filters, after)
             rows = conn.execute(text, page_params(learned, filters, limit, after)).fetchall()
-            return page_records(learned, rows)
+            return page_records(learned, rows, limit)
 
         return await self._run_one(work)
 

@@ -133,20 +133,16 @@ async def find_tasks(
     if cursor:
         key, last_id = decode_cursor("tasks", cursor)
         after = (key, last_id)
-    rows = await store.source.tasks(filters, limit + 1, after)
+    page, next_after = await store.source.tasks(filters, limit, after)
     schema = await store.source.schema()
-    has_more = len(rows) > limit
-    page = rows[:limit]
     for row, error in zip(page, redact_each([r["error"] for r in page], error_chars), strict=True):
         row["error"] = error
-    next_cursor = encode_cursor("tasks", [page[-1]["sort_key"], page[-1]["id"]]) if has_more else None
-    # One validation of the whole page, the rows as the engine built them (TaskRow ignores `sort_key`).
-    return TaskPage.model_validate(
-        {
-            "tasks": page,
-            "next_cursor": next_cursor,
-            "has_more": has_more,
-            "unavailable_fields": schema.unavailable(["agent", "task_name", "duration_ms", "error_type"]),
-            "warnings": list(schema.warnings),
-        }
+    # The engine built each row to the page's types: validating fifty rows again would cost a page about
+    # half of its statement's time.
+    return TaskPage.model_construct(
+        tasks=page,
+        next_cursor=encode_cursor("tasks", list(next_after)) if next_after else None,
+        has_more=next_after is not None,
+        unavailable_fields=schema.unavailable(["agent", "task_name", "duration_ms", "error_type"]),
+        warnings=list(schema.warnings),
     )

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from .mapping import TelemetryMapping
-from .models import QueryResult
+from .models import QueryResult, TaskRow
 from .timestamps import Detection
 from .windows import Window
 
@@ -50,19 +50,13 @@ class TaskFilter:
     error_contains: str | None = None
 
 
-class TaskRecord(TypedDict):
-    """One task of a find_tasks page, as the page shows it: a dict, which the page validates as it is (a
-    record type per row, then a dict per row, cost a page a fifth again)."""
+class TaskRows(NamedTuple):
+    """A page of tasks as an engine reads it: the rows it shows, each value already of its shown type
+    (the page is not validated again), and the (sort key, id) the next page starts after, None on the
+    last page."""
 
-    id: Any
-    status: str
-    created_at: str  # our canonical UTC text (`utc_text`), or the stored value as text when it is no time
-    error: str | None
-    agent: str | None
-    task_name: str | None
-    duration_ms: int | None
-    error_type: str | None
-    sort_key: Any  # the engine's ordering value, for the next page's cursor (`encode_cursor`)
+    rows: list[TaskRow]
+    next_after: tuple[Any, Any] | None
 
 
 class FailedTask(NamedTuple):
@@ -150,8 +144,8 @@ class TaskSource(Protocol):
         """(bucket, status, count): bucket i holds tasks before day_starts[i], the last one the rest."""
         ...
 
-    async def tasks(self, filters: TaskFilter, limit: int, after: tuple[Any, Any] | None) -> list[TaskRecord]:
-        """Newest first; `after` is the (sort_key, id) of the previous page's last task."""
+    async def tasks(self, filters: TaskFilter, limit: int, after: tuple[Any, Any] | None) -> TaskRows:
+        """At most `limit` tasks, newest first; `after` is the previous page's `next_after`."""
         ...
 
     def failed_tasks(

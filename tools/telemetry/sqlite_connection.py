@@ -2,7 +2,8 @@
 schema learned once.
 
 A new connection and `PRAGMA table_info` cost ~5 ms a call, so both are kept; the schema is learned again
-when `PRAGMA schema_version` changes, every RELEARN_SECONDS, or when the file is replaced. Reads run in a
+when `PRAGMA schema_version` changes, every RELEARN_SECONDS, or when the file is replaced (both checked
+before every read, or trusted for SCHEMA_RECHECK_SECONDS by a short read, see `_run_short`). Reads run in a
 worker thread under one lock; a read that is usually short can run inline on the loop (`sqlite_short`).
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..support.problems import UnavailableError
+from .engine import SCHEMA_RECHECK_SECONDS
 from .mapping import OPTIONAL_FIELDS, REQUIRED_FIELDS, TelemetryMapping
 from .source import SourceSchema
 from .sqlite_inspect import indexed_first_columns, sample_times, table_columns, tables
@@ -44,10 +46,19 @@ class SQLiteReader:
         return await asyncio.to_thread(self._locked, work)
 
     def _locked(self, work: Callable[[sqlite3.Connection, Learned], T]) -> T:
+        return self._waiting(lambda conn: work(conn, self._current(conn)))
+
+    def _waiting(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(conn)` under the lock (in the worker thread), waiting up to BUSY_TIMEOUT_MS for a writer's
+        lock; the connection waits for none between reads, since inline reads must not (`sqlite_short`)."""
         with self._lock:
             try:
                 conn = self._connection()
-                return work(conn, self._current(conn))
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                try:
+                    return work(conn)
+                finally:
+                    conn.execute("PRAGMA busy_timeout = 0")
             except sqlite3.OperationalError as exc:
                 raise translate_sqlite_error(exc, self.path) from exc
 
@@ -70,7 +81,7 @@ class SQLiteReader:
                 )
             uri = f"{self.path.resolve().as_uri()}?mode=ro"
             try:
-                conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+                conn = sqlite3.connect(uri, uri=True, timeout=0, check_same_thread=False)
                 conn.execute("PRAGMA query_only = 1")
             except sqlite3.Error as exc:
                 raise UnavailableError(f"cannot open telemetry database {self.path}: {exc}") from exc
@@ -113,7 +124,11 @@ class SQLiteReader:
 
     async def _run_short(self, shape: Hashable, work: Callable[[sqlite3.Connection, Learned], T]) -> T:
         """`_run` for a read that is usually short (a page of tasks): inline on the loop while the
-        connection is warm and free, in the worker thread once a read of this `shape` has overrun."""
+        connection is warm and free, in the worker thread once a read of this `shape` has overrun.
+
+        A file and schema check younger than SCHEMA_RECHECK_SECONDS is trusted, as `schema()` trusts it
+        (the two cost ~5 us, a page's statement ~60); a read that fails then goes to the worker thread,
+        which checks again, so a table changed since is read as it now is."""
         learned = self._learned
         if (
             self._conn is None
@@ -123,22 +138,24 @@ class SQLiteReader:
             or not self._lock.acquire(blocking=False)
         ):
             return await self._run(work)
+        trusted = time.monotonic() - learned.checked < SCHEMA_RECHECK_SECONDS
         reading = False  # past the schema check: an overrun is then the read's own, not a relearn's
 
         def read(conn: sqlite3.Connection) -> T:
             nonlocal reading
-            current = self._current(conn)
+            current = learned if trusted else self._current(conn)
             reading = True
             return work(conn, current)
 
         try:
-            conn = self._connection()
-            return within_budget(conn, lambda: read(conn), BUSY_TIMEOUT_MS)
+            conn = self._conn if trusted else self._connection()
+            return within_budget(conn, lambda: read(conn))
         except Overran as stopped:
             if reading and not stopped.busy:
                 self._long_reads.add(shape)
         except sqlite3.OperationalError as exc:
-            raise translate_sqlite_error(exc, self.path) from exc
+            if not trusted:
+                raise translate_sqlite_error(exc, self.path) from exc
         finally:
             self._lock.release()
         return await self._run(work)

@@ -13,7 +13,7 @@ from typing import Any
 
 from .mapping import TelemetryMapping
 from .source import Inspection
-from .sqlite_windows import quote
+from .sqlite_windows import quote, shown_quote
 from .table_checks import column_reports, scan_times, statuses_by_count
 from .timestamps import Detection, decode_any, detect_encoding
 
@@ -99,8 +99,7 @@ def inspect_table(conn: sqlite3.Connection, mapping: TelemetryMapping, location:
         ]
         if not found.time_indexes:
             found.suggested_index = (
-                f"CREATE INDEX {q('idx_' + table + '_' + created)} ON {q(table)}({q(created)}"
-                + (f", {q(status)}" if status in present else "")
-                + ");"
+                f"CREATE INDEX {shown_quote('idx_' + table + '_' + created)} ON {shown_quote(table)}"
+                f"({shown_quote(created)}" + (f", {shown_quote(status)}" if status in present else "") + ");"
             )
     return found

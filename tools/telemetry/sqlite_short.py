@@ -5,8 +5,9 @@ half again. A read that is usually short runs inline instead, under SQLite's pro
 has run for `SHORT_SECONDS` the handler interrupts it, and the caller runs it again in the worker thread.
 So an inline read holds the loop for a millisecond at most, and a read that turned out long (a filter
 no index serves) pays that millisecond once: its shape goes to the worker thread from then on. SQLite's
-busy handler sleeps without calling the progress handler, so the busy timeout is off while a read runs
-inline: a read that meets a writer's lock goes to the worker thread, which waits for it.
+busy handler sleeps without calling the progress handler, so the busy timeout must be off while a read runs
+inline (the reader keeps it off between reads): a read that meets a writer's lock goes to the worker
+thread, which waits for it.
 """
 
 from __future__ import annotations
@@ -30,11 +31,9 @@ class Overran(Exception):
         self.busy = busy
 
 
-def within_budget(
-    conn: sqlite3.Connection, read: Callable[[], T], busy_ms: int, seconds: float = SHORT_SECONDS
-) -> T:
-    """`read()` on `conn`, stopped by `Overran` once it has run `seconds` or when the database is locked;
-    `busy_ms` is the connection's busy timeout, put back afterwards."""
+def within_budget(conn: sqlite3.Connection, read: Callable[[], T], seconds: float = SHORT_SECONDS) -> T:
+    """`read()` on `conn` (whose busy timeout is 0), stopped by `Overran` once it has run `seconds` or
+    when the database is locked."""
     deadline = time.perf_counter() + seconds
     over = False
 
@@ -43,7 +42,6 @@ def within_budget(
         over = time.perf_counter() > deadline
         return over
 
-    conn.execute("PRAGMA busy_timeout = 0")
     conn.set_progress_handler(past_deadline, CHECK_EVERY)
     try:
         return read()
@@ -55,4 +53,3 @@ def within_budget(
         raise
     finally:
         conn.set_progress_handler(None, 0)
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")

@@ -21,7 +21,7 @@ from .engine import (
     SyncEngine,
     failed_tasks_from,
     histogram_from,
-    page_rows,
+    task_page,
     text_or_none,
 )
 from .models import QueryResult
@@ -31,9 +31,9 @@ from .source import (
     Inspection,
     TaskFilter,
     TaskMessage,
-    TaskRecord,
+    TaskRows,
 )
-from .sqlite_connection import SQLiteReader, translate_sqlite_error
+from .sqlite_connection import SQLiteReader
 from .sqlite_inspect import inspect_table
 from .sqlite_windows import (
     Learned,
@@ -72,12 +72,11 @@ class SQLiteTaskSource(SQLiteReader, SyncEngine):
         ).fetchall()
         return {str(s): int(n) for s, n in rows}
 
-    async def tasks(self, filters: TaskFilter, limit: int, after: Key | None) -> list[TaskRecord]:
-        def work(conn: sqlite3.Connection, learned: Learned) -> list[TaskRecord]:
+    async def tasks(self, filters: TaskFilter, limit: int, after: Key | None) -> TaskRows:
+        def work(conn: sqlite3.Connection, learned: Learned) -> TaskRows:
             c = learned.columns
-            params: dict[str, Any] = {"limit": limit}
+            params: dict[str, Any] = {"limit": limit + 1}
             where = ["1 = 1"]
-            encoding = learned.schema.time.encoding
             if filters.since is not None or filters.until is not None:
                 lo = filters.since or datetime(1970, 1, 1, tzinfo=UTC)
                 hi = filters.until or datetime(9999, 1, 1, tzinfo=UTC)
@@ -93,16 +92,18 @@ class SQLiteTaskSource(SQLiteReader, SyncEngine):
                 where.append(f"({key}, {c['id']}) < (:c_key, :c_id)")  # a row value: the index seeks to it
                 params |= {"c_key": after[0], "c_id": after[1]}
             agent = agent_sql(learned, filters.agent, params)
-            optional = ", ".join(
-                or_null(learned, n) for n in ("agent", "task_name", "duration_ms", "error_type")
+            optional = ", ".join(  # text fields as text: the page takes each value as it comes
+                ("NULL" if n not in c else c[n] if n == "duration_ms" else f"CAST({c[n]} AS TEXT)")
+                for n in ("agent", "task_name", "duration_ms", "error_type")
             )
             rows = conn.execute(
-                f"SELECT {c['id']}, {c['status']}, {c['created_at']}, {c['error']}, {optional}, {key} "
+                f"SELECT {c['id']}, CAST({c['status']} AS TEXT), {c['created_at']}, CAST({c['error']} AS TEXT), "
+                f"{optional}{'' if key == c['created_at'] else ', ' + key} "
                 f"FROM {self._table()} WHERE {' AND '.join(where)}{agent} "
                 f"ORDER BY {key} DESC, {c['id']} DESC LIMIT :limit",
                 params,
             ).fetchall()
-            return page_rows(rows, encoding)
+            return task_page(rows, limit, learned.schema.time.encoding)
 
         if filters.error_contains:
             return await self._run(work)  # a text search reads every row it passes: never inline
@@ -243,11 +244,7 @@ class SQLiteTaskSource(SQLiteReader, SyncEngine):
         return await asyncio.to_thread(self._inspect)
 
     def _inspect(self) -> Inspection:
-        with self._lock:
-            try:
-                return inspect_table(self._connection(), self.mapping, self.location)
-            except sqlite3.OperationalError as exc:
-                raise translate_sqlite_error(exc, self.path) from exc
+        return self._waiting(lambda conn: inspect_table(conn, self.mapping, self.location))
 
     async def query(self, sql: str, params: Any, limit: int, time_limit: float) -> QueryResult:
         from .readonly_sql import query_telemetry

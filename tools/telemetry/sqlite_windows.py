@@ -35,7 +35,14 @@ class Learned:
 
 
 def quote(name: str) -> str:
-    """An SQL identifier, quoted: mapped names are data, never SQL text."""
+    """An SQL identifier, quoted: mapped names are data, never SQL text. In grave accents, not double
+    quotes: SQLite reads a double-quoted name that names no column as a string literal, so a column
+    dropped after the schema was learned would read as its own name in every row, not fail."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def shown_quote(name: str) -> str:
+    """An identifier in standard SQL's double quotes, for statements we show the user to run."""
     return '"' + name.replace('"', '""') + '"'
 
 
