@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 from errors.secret_corpus import Planted, must_vanish, planted_secrets, realistic_errors
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from self_improver.tools.errors.redact import find_secrets, has_private_key, redact_lines, redact_secrets
+from self_improver.tools.errors.secret_rules import LONG_RUN_RE, has_long_run
 from self_improver.tools.pulls.secret_scan import scan_diff, scan_text
 
 CORPUS = planted_secrets()
@@ -219,3 +222,18 @@ def test_find_secrets_reports_line_column_and_kind_not_the_value() -> None:
     (found,) = find_secrets(text)
     assert (found.line, found.column, found.kind) == (2, 16, "GitHub token")
     assert text[found.span[0] : found.span[1]].startswith("A1b2")
+
+
+@given(st.text(alphabet="aZ09_+/-=.:é ß\n\"'", max_size=80))
+@settings(max_examples=400, deadline=None)
+def test_the_fast_long_run_gate_agrees_with_its_pattern(text: str) -> None:
+    """Rules for long tokens (bare AWS secrets, Telegram, Twilio, ...) run only where a run of 24 token
+    characters is; on ASCII text that is tested on bytes, which must agree with the pattern everywhere."""
+    assert has_long_run(text) == (LONG_RUN_RE.search(text) is not None)
+    assert has_long_run(text.replace("é", "e")) == (LONG_RUN_RE.search(text.replace("é", "e")) is not None)
+
+
+def test_a_bare_aws_secret_is_masked_beside_non_ascii_text() -> None:
+    secret = "q8Zr2LmT0vXw9KpYb3NcHs7DfGj1Ua5Ee4Ri6Ot+"  # 40 random base64 characters, no label
+    for text in (f"échec: clé {secret} refusée", f"failed: key {secret} refused"):
+        assert secret not in redact_secrets(text), text

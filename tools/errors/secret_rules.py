@@ -140,11 +140,26 @@ class Rule:
 #   matching there is not the same as lowering.
 # * "at sign": an `@`, which both URL-password patterns contain.
 LONG_RUN_RE = re.compile(r"(?<![\w+/\-])[\w+/\-]{24}")
+# The same test on ASCII text, ~4x faster than the regex: each byte of the class becomes `a`, every other
+# byte a space, and a run is 24 `a`s in a row (\w on ASCII is [A-Za-z0-9_]).
+_RUN_BYTES = bytes.maketrans(
+    bytes(range(128)),
+    bytes(ord("a") if chr(b).isalnum() or chr(b) in "_+/-" else ord(" ") for b in range(128)),
+)
+_LONG_RUN = b"a" * 24
+
+
+def has_long_run(text: str) -> bool:
+    if text.isascii():
+        return _LONG_RUN in text.encode("ascii").translate(_RUN_BYTES)
+    return LONG_RUN_RE.search(text) is not None
+
+
 QUOTED_RUN_RE = re.compile(r"[\"'][\w+/=\\\-]{20}")
 _KEYWORD_WORDS = "(" + "|".join(ds_keyword.DENYLIST) + ")"
 KEYWORD_WORD_RE = re.compile(_KEYWORD_WORDS)
 GATES: dict[str, Callable[[str, str], bool]] = {
-    "long run": lambda text, lowered: LONG_RUN_RE.search(text) is not None,
+    "long run": lambda text, lowered: has_long_run(text),
     "quoted run": lambda text, lowered: QUOTED_RUN_RE.search(text) is not None,
     "keyword": lambda text, lowered: not text.isascii() or KEYWORD_WORD_RE.search(lowered) is not None,
     "at sign": lambda text, lowered: "@" in text,
