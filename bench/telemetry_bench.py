@@ -1007,15 +1007,17 @@ def growth(results: list[dict[str, Any]]) -> list[str]:
 
 def targets(results: list[dict[str, Any]], extra: dict[str, Any]) -> list[str]:
     """The issue's targets, each with its figure and whether it holds."""
-    found = []
+    found, seed = [], []
     for store in results:
         name = f"{_engine(store)}{store['scenario']} {store['rate'] // 1000}k/day {store['rows']:,} {store['shape']}"
         for r in store["tools"]:
-            within = r["ours"] <= 2 * r["limit"]
-            not_slower = r["ours"] <= r["seed"]
+            within, not_slower = r["ours"] <= 2 * r["limit"], r["ours"] <= r["seed"]
             found.append(
-                f"{'ok  ' if within and not_slower else 'MISS'} {name}: {r['tool']}: ours/limit "
-                f"{r['ours'] / r['limit']:.2f}x (<= 2), ours/seed {r['ours'] / r['seed']:.2f}x (<= 1)"
+                f"{'ok  ' if within else 'MISS'} {name}: {r['tool']}: ours/limit {r['ours'] / r['limit']:.2f}x (<= 2)"
+            )
+            seed.append(
+                f"{'ok  ' if not_slower else 'MISS'} {name}: {r['tool']}: ours/seed {r['ours'] / r['seed']:.2f}x "
+                "(<= 1: never slower than the seed's SQL)"
             )
         first = store["first_top_errors"]
         if first is not None and store["rows"] >= 3_000_000:
@@ -1043,7 +1045,7 @@ def targets(results: list[dict[str, Any]], extra: dict[str, Any]) -> list[str]:
         found.append(
             f"{'ok  ' if above < 1.0 else 'MISS'} a tool call's fixed cost: {above:.2f} ms above the protocol floor (< 1)"
         )
-    return found
+    return found + seed
 
 
 def run_postgres(

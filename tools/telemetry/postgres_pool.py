@@ -1,10 +1,11 @@
 """The PostgreSQL engine's connections: a pool of read-only sessions, and what its errors mean to the user.
 
 It exists so that the PostgreSQL task source holds the questions and this module how a question reaches
-the server: every connection starts with `default_transaction_read_only = on`, a `statement_timeout` and
-`TimeZone = UTC` and runs READ ONLY transactions; the pool is synchronous and driven from worker threads
-(the same source serves the MCP server's event loop, the nightly command and benchmarks, which each run
-their own loops); a timeout, a table changed under the query or a lost server becomes an
+the server: every connection starts with `default_transaction_read_only = on`, a `statement_timeout`,
+`TimeZone = UTC` and `DateStyle = ISO` and runs READ ONLY transactions; the pool is synchronous and
+driven from worker threads (the same source serves the MCP server's event loop, the nightly command and
+benchmarks, which each run their own loops), and short statements can go from the loop's own connection
+(`postgres_loop`); a timeout, a table changed under the query or a lost server becomes an
 `UnavailableError` that says what to do.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..support.problems import UnavailableError
+from .postgres_loop import LoopConnections
 
 STATEMENT_TIMEOUT_MS = 60_000
 T = TypeVar("T")
@@ -30,12 +32,15 @@ class PostgresConnections:
     statement_timeout_ms: int
     _learned: Any
 
-    def _open_connections(self, url: str, statement_timeout_ms: int) -> None:
+    def _open_connections(
+        self, url: str, statement_timeout_ms: int, configure_loop: Callable[[Any], None] | None = None
+    ) -> None:
         self.url = url
         self.statement_timeout_ms = statement_timeout_ms
         self._pool: Any = None
         self._lock = threading.Lock()
         self.raw_query_slots = threading.BoundedSemaphore(2)  # see postgres_sql.RAW_QUERY_SLOTS
+        self._loop_connections = LoopConnections(url, self._connect_options(), configure_loop)
 
     def _current(self, conn: Any) -> Any:
         raise NotImplementedError
@@ -43,7 +48,7 @@ class PostgresConnections:
     def _connect_options(self) -> str:
         return (
             f"-c default_transaction_read_only=on -c statement_timeout={self.statement_timeout_ms} "
-            "-c TimeZone=UTC -c jit=off -c application_name=self-improver"
+            "-c TimeZone=UTC -c DateStyle=ISO -c jit=off -c application_name=self-improver"
         )
 
     def _pool_now(self) -> Any:
@@ -79,6 +84,24 @@ class PostgresConnections:
         `default_transaction_read_only` makes the statement's own transaction read-only all the same."""
         return await asyncio.to_thread(self._with_connection, work, True)
 
+    async def _fetch_on_loop(
+        self, statement: Callable[[Any], tuple[Any, dict[str, Any]]]
+    ) -> list[Any] | None:
+        """The rows of one short statement sent from the event loop (`postgres_loop`); None when it
+        should go to the pool instead: the loop's connection is busy or lost, or the table changed (the
+        pool's path learns it again)."""
+        import psycopg
+
+        try:
+            return await self._loop_connections.fetch(statement)
+        except (psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedTable):
+            self._learned = None
+            return None
+        except psycopg.errors.QueryCanceled as exc:
+            raise self._translated(exc) from exc
+        except psycopg.OperationalError:
+            return None  # the connection was lost (and dropped): the pool reconnects, or says why not
+
     def _with_connection(self, work: Callable[[Any, Any], T], one_statement: bool = False) -> T:
         import psycopg
         from psycopg.pq import TransactionStatus
@@ -95,22 +118,30 @@ class PostgresConnections:
                 finally:
                     if not conn.closed:
                         conn.autocommit = False
-        except psycopg.errors.QueryCanceled as exc:
-            raise UnavailableError(
+        except psycopg.Error as exc:
+            translated = self._translated(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+
+    def _translated(self, exc: Exception) -> Exception:
+        """A psycopg error as what it means to the user, and what to do."""
+        import psycopg
+
+        if isinstance(exc, psycopg.errors.QueryCanceled):
+            return UnavailableError(
                 f"the telemetry query ran past {self.statement_timeout_ms / 1000:.0f} s on {self.location} and was "
                 "stopped: add the index `self-improver telemetry check` suggests, or narrow the window"
-            ) from exc
-        except (psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedTable) as exc:
+            )
+        if isinstance(exc, psycopg.errors.UndefinedColumn | psycopg.errors.UndefinedTable):
             self._learned = None  # the table changed: learn it again next time
-            raise UnavailableError(
-                f"the telemetry table changed while reading it: {reason(exc)}; retry"
-            ) from exc
-        except psycopg.OperationalError as exc:
-            raise UnavailableError(
-                f"telemetry database {self.location} could not be read: {reason(exc)}"
-            ) from exc
+            return UnavailableError(f"the telemetry table changed while reading it: {reason(exc)}; retry")
+        if isinstance(exc, psycopg.OperationalError):
+            return UnavailableError(f"telemetry database {self.location} could not be read: {reason(exc)}")
+        return exc
 
     async def close(self) -> None:
+        self._loop_connections.close()
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:

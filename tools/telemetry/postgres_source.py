@@ -7,9 +7,10 @@ type: timestamptz/timestamp bind datetimes, epoch numbers bind numbers, ISO text
 index on the column serves them.
 
 A synchronous psycopg pool, driven from worker threads like the SQLite engine: the same source serves
-the MCP server's event loop, the nightly command and benchmarks, which each run their own loops. The
-pool lives in `postgres_pool`, learning the table in `postgres_schema`, the SQL pieces in
-`postgres_windows` and the full look of `telemetry check` in `postgres_inspect`.
+the MCP server's event loop, the nightly command and benchmarks, which each run their own loops. Pages of
+tasks, sub-millisecond statements, go from each loop's own asyncio connection instead (`postgres_loop`).
+The pool lives in `postgres_pool`, learning the table in `postgres_schema`, the SQL pieces in
+`postgres_windows`, pages in `postgres_pages` and the full look of `telemetry check` in `postgres_inspect`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from .engine import FailedPageAsk, Key, SyncEngine, decode_time, failed_tasks_fr
 from .locations import masked_url
 from .mapping import TelemetryMapping
 from .models import QueryResult
-from .postgres_pages import page_params, page_records, page_sql
+from .postgres_pages import canonical_times, page_params, page_records, page_sql
 from .postgres_pool import STATEMENT_TIMEOUT_MS, PostgresConnections
 from .postgres_schema import learn
 from .postgres_windows import (
@@ -55,7 +56,7 @@ class PostgresTaskSource(PostgresConnections, SyncEngine):
         self.mapping = mapping
         self.location = masked_url(url)
         self._learned: Learned | None = None
-        self._open_connections(url, statement_timeout_ms)
+        self._open_connections(url, statement_timeout_ms, configure_loop=canonical_times)
 
     def _current(self, conn: Any) -> Learned:
         learned = self._learned
@@ -92,11 +93,20 @@ class PostgresTaskSource(PostgresConnections, SyncEngine):
         return {str(s): int(n) for s, n in rows}
 
     async def tasks(self, filters: TaskFilter, limit: int, after: Key | None) -> TaskRows:
-        def work(conn: Any, learned: Learned) -> TaskRows:
-            text = page_sql(conn, learned, self._table_id(), filters, after)
-            rows = conn.execute(text, page_params(learned, filters, limit, after)).fetchall()
-            return page_records(learned, rows, limit)
+        def statement(conn: Any, learned: Learned) -> tuple[str, dict[str, Any]]:
+            return page_sql(conn, learned, self._table_id(), filters, after), page_params(
+                learned, filters, limit, after
+            )
 
+        def work(conn: Any, learned: Learned) -> TaskRows:
+            return page_records(learned, conn.execute(*statement(conn, learned)).fetchall(), limit)
+
+        learned = self._learned
+        if learned is not None and time.monotonic() - learned.at <= RELEARN_SECONDS:  # else the pool learns
+            rows = await self._fetch_on_loop(lambda conn: statement(conn, learned))
+            if rows is not None:
+                learned.checked = time.monotonic()  # the statement found every learned column
+                return page_records(learned, rows, limit)
         return await self._run_one(work)
 
     def _statuses(self, conn: Any, learned: Learned, window: Window) -> list[str]:
