@@ -10,7 +10,7 @@ import functools
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NoReturn, TypeVar
 
 from .mapping import TelemetryMapping
@@ -234,6 +234,12 @@ def shown_time(encoding: TimeEncoding, value: Any) -> str:
     no parse), else the decoded instant as that text, else the stored value as text."""
     if type(value) is str and len(value) == 19 and value[10] == " " and value[4] == "-" and value[16] == ":":
         return value  # canonical shape; when its digits are no time, decoding fails and shows it as is too
+    if type(value) is int and 0 <= value < _EPOCH_VALUES and encoding.kind in _PER_SECOND:
+        seconds = value // _PER_SECOND[encoding.kind]
+        if seconds < _YEAR_10000:  # the same text as decoding, a third of the time (no datetime)
+            day, rest = divmod(seconds, 86400)
+            hour, rest = divmod(rest, 3600)
+            return "%s %02d:%02d:%02d" % (_day_text(day), hour, *divmod(rest, 60))  # noqa: UP031 - faster
     moment = decode_time(encoding, value)
     return str(value) if moment is None else utc_text(moment)
 
@@ -252,6 +258,17 @@ def task_page(rows: list[Any], limit: int, encoding: TimeEncoding) -> TaskRows:
         key = rows[-1][2]
     shown = page_rows(rows, encoding)
     return TaskRows(shown, (key, shown[-1]["id"]) if more else None)
+
+
+_PER_SECOND = {"epoch_s": 1, "epoch_ms": 1000}
+_EPOCH_VALUES = 10**14  # timestamps._MAX_EPOCH_MS: larger stored numbers are not read as times
+_YEAR_10000 = 253_402_300_800
+
+
+@functools.lru_cache(maxsize=128)
+def _day_text(day: int) -> str:
+    """Day `day` after 1970-01-01 as `YYYY-MM-DD` (a page's times fall on a few days)."""
+    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
 
 
 def page_rows(rows: Sequence[Sequence[Any]], encoding: TimeEncoding) -> list[TaskRow]:
