@@ -85,7 +85,7 @@ def test_the_loop_connection_is_read_only(paged_db: str) -> None:
         try:
             await queries.find_tasks(store, limit=2)
             await queries.find_tasks(store, limit=2)
-            conn = store.source._loop_connections._by_loop[asyncio.get_running_loop()]
+            conn, _ = store.source._loop_connections._by_loop[asyncio.get_running_loop()]
             with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
                 await conn.execute("DELETE FROM tasks")
         finally:
@@ -100,7 +100,7 @@ def test_a_lost_loop_connection_falls_back_to_the_pool_and_reconnects(pg_server:
         try:
             first = await queries.find_tasks(store, limit=5)
             await queries.find_tasks(store, limit=5)
-            conn = store.source._loop_connections._by_loop[asyncio.get_running_loop()]
+            conn, _ = store.source._loop_connections._by_loop[asyncio.get_running_loop()]
             pg_server.execute(f"SELECT pg_terminate_backend({conn.info.backend_pid})", db="paged")
             after_loss = await queries.find_tasks(
                 store, limit=5
