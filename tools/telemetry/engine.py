@@ -275,22 +275,49 @@ def _day_text(day: int) -> str:
     return (date(1970, 1, 1) + timedelta(days=day)).isoformat() + " "
 
 
+def shown_times(encoding: TimeEncoding, values: list[Any]) -> list[str]:
+    """`shown_time` of each value, the common stored forms (canonical text, whole epoch seconds or ms)
+    without a function call per value: a page's times cost a page ~15 us that way, not ~35."""
+    per_second = _PER_SECOND.get(encoding.kind)
+    if per_second == 1:
+        return [
+            _day_text(v // 86400) + _MINUTE_TEXT[v % 86400 // 60] + _SECOND_TEXT[v % 60]
+            if type(v) is int and 0 <= v < _YEAR_10000
+            else shown_time(encoding, v)
+            for v in values
+        ]
+    if per_second == 1000:
+        return [
+            _day_text((s := v // 1000) // 86400) + _MINUTE_TEXT[s % 86400 // 60] + _SECOND_TEXT[s % 60]
+            if type(v) is int and 0 <= v < _EPOCH_VALUES
+            else shown_time(encoding, v)
+            for v in values
+        ]
+    return [
+        v
+        if type(v) is str and len(v) == 19 and v[10] == " " and v[4] == "-" and v[16] == ":"
+        else shown_time(encoding, v)
+        for v in values
+    ]
+
+
 def page_rows(rows: Sequence[Sequence[Any]], encoding: TimeEncoding) -> list[TaskRow]:
     """(id, status, created_at, error, agent, task_name, duration_ms, error_type) rows as the dicts a
     page shows: ids as int or text, times as `shown_time`, durations as whole ms; the engine selected the
     text fields as text. Built for speed: a page is fifty of these around a ~60 us statement."""
+    times = shown_times(encoding, [r[2] for r in rows])
     return [
         {
             "id": i if type(i) is int or type(i) is str else str(i),
             "status": s,
-            "created_at": shown_time(encoding, c),
+            "created_at": c,
             "error": e,
             "agent": a,
             "task_name": n,
             "duration_ms": d if d is None or type(d) is int else whole_ms(d),
             "error_type": et,
         }
-        for i, s, c, e, a, n, d, et in rows
+        for (i, s, _, e, a, n, d, et), c in zip(rows, times, strict=True)
     ]
 
 
