@@ -26,7 +26,7 @@ from .refresh import Progress, refresh_signatures
 from .results import DayCount, ErrorCluster, ErrorGroup, FrameContext, RelatedSignature, TopErrors, Variant
 from .signature_store import SignatureStore
 from .source_context import MAX_FILE_BYTES, locate, read_context
-from .states import SignatureState, current_states, per_signature, states_window, within
+from .states import SignatureDays, SignatureState, current_states, per_signature, states_window, within
 
 if TYPE_CHECKING:
     from ..deploys.store import DeployStore
@@ -113,27 +113,18 @@ async def top_errors(
     if unknown:
         raise ToolInputError(f"unknown state(s) {', '.join(unknown)}: use any of {', '.join(STATES)}")
     window = trailing_window(days, until, ctx.telemetry.tz, ctx.telemetry.now())
-    # The window's counts do not depend on the refresh: the database counts them (in the source's thread,
-    # no GIL held while it steps) while the refresh analyses failures in this one.
+    # The window's counts depend on nothing else here: the telemetry database counts them (in the source's
+    # thread, no GIL held while it steps) while the refresh and the signature store's aggregation run.
     counting = asyncio.ensure_future(window_totals(ctx, window, agent))
     try:
         await refresh_signatures(ctx.telemetry, ctx.signatures, _root(ctx), progress, since=window.start)
+        by_sig, current = await _signature_counts(ctx, window, agent)
     except BaseException:
         counting.cancel()
         counting.add_done_callback(lambda task: task.cancelled() or task.exception())
         raise
     totals = await counting
     total, failed = totals.total, totals.failed
-    for_states = states_window(ctx)
-    if agent is None and window.end == for_states.end:  # the usual call: one aggregation serves both
-        first = min(window.first_day, for_states.first_day)
-        union = Window(min(window.start, for_states.start), window.end, first, window.last_day)
-        both = await per_signature(ctx, union)
-        by_sig = within(both, window)
-        current = await current_states(ctx, set(by_sig), both)
-    else:
-        by_sig = await per_signature(ctx, window, agent=agent)
-        current = await current_states(ctx, set(by_sig))
     unknown_state = SignatureState("ongoing")
 
     def shown_state(name: str) -> str:
@@ -143,8 +134,12 @@ async def top_errors(
     wanted = [s for s in by_sig if (shown_state(s) in states if states else shown_state(s) != "muted")]
     ranked = sorted(wanted, key=lambda s: (-by_sig[s].count, s))
     shown = ranked[:limit]
-    meta = await asyncio.to_thread(ctx.signatures.signatures, shown)
-    newest = {s: await asyncio.to_thread(ctx.signatures.newest_tasks, s, window, samples) for s in shown}
+    meta, newest = await asyncio.to_thread(
+        lambda: (
+            ctx.signatures.signatures(shown),
+            {s: ctx.signatures.newest_tasks(s, window, samples) for s in shown},  # one thread hop, not 11
+        )
+    )
     messages = await _messages(ctx, [newest[s][0] for s in shown if newest[s]])
     groups = []
     for sig in shown:
@@ -181,6 +176,21 @@ async def top_errors(
         unavailable_fields=totals.unavailable,
         warnings=totals.warnings,
     )
+
+
+async def _signature_counts(
+    ctx: ErrorContext, window: Window, agent: str | None
+) -> tuple[dict[str, SignatureDays], dict[str, SignatureState]]:
+    """Each signature's counts in the window, and its current state."""
+    for_states = states_window(ctx)
+    if agent is None and window.end == for_states.end:  # the usual call: one aggregation serves both
+        first = min(window.first_day, for_states.first_day)
+        union = Window(min(window.start, for_states.start), window.end, first, window.last_day)
+        both = await per_signature(ctx, union)
+        by_sig = within(both, window)
+        return by_sig, await current_states(ctx, set(by_sig), both)
+    by_sig = await per_signature(ctx, window, agent=agent)
+    return by_sig, await current_states(ctx, set(by_sig))
 
 
 def _root(ctx: ErrorContext) -> str | None:
