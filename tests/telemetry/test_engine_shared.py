@@ -6,8 +6,16 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from self_improver.tools.support.clock import utc_text
 from self_improver.tools.support.problems import UnavailableError
-from self_improver.tools.telemetry.engine import decode_time, duration_expression, failed_tasks_from
+from self_improver.tools.telemetry.engine import (
+    decode_time,
+    duration_expression,
+    failed_tasks_from,
+    shown_times,
+)
 from self_improver.tools.telemetry.mapping import TelemetryMapping
 from self_improver.tools.telemetry.table_checks import check_required, no_table, scan_times
 from self_improver.tools.telemetry.timestamps import TimeEncoding, decode_any
@@ -130,3 +138,28 @@ def test_canonical_time_is_only_our_canonical_text() -> None:
     assert canonical_time("2026-02-15 12:00:00").tzinfo is UTC  # type: ignore[union-attr]
     for value in CANONICAL_LOOKALIKES[2:] + [None, 1700000000, datetime(2026, 1, 1)]:
         assert canonical_time(value) is None, value
+
+
+@given(
+    st.sampled_from(["epoch_s", "epoch_ms", "iso"]),
+    st.lists(
+        st.one_of(
+            st.integers(min_value=-5, max_value=10**15),
+            st.floats(allow_nan=True),
+            st.sampled_from(STORED),
+            st.none(),
+        ),
+        max_size=30,
+    ),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_page_shows_each_time_as_decoding_it_would(kind: str, values: list[object]) -> None:
+    """Pages show epoch times from day, minute and second tables, without a datetime each: the same text
+    as decoding, at the edges of the range too."""
+    encoding = TimeEncoding(kind)  # type: ignore[arg-type]
+    values = [*values, 0, 86_399, 86_400, 253_402_300_799, 253_402_300_800, 10**14 - 1, 10**14, -1]
+    expected = []
+    for value in values:
+        moment = decode_time(encoding, value)
+        expected.append(str(value) if moment is None else utc_text(moment))
+    assert shown_times(encoding, values) == expected

@@ -33,7 +33,7 @@ _ISO_RE = re.compile(
 _DIGITS_RE = re.compile(r"^\d+(?:\.\d+)?$")
 # Epoch values at or above this are milliseconds (1e11 s is the year 5138; 1e11 ms is 1973).
 _MS_FROM = 1e11
-_MAX_EPOCH_MS = 1e14  # ~ year 5138 in ms; larger numbers are not a time we read
+MAX_EPOCH_MS = 10**14  # ~ year 5138 in ms; larger numbers are not a time we read
 _UTC_NAMES = {"Z", "z", "+00:00", "+0000", "-00:00", "-0000", "UTC", ""}
 
 
@@ -112,7 +112,7 @@ def decode_any(value: Any, epoch_kind: str | None = None) -> datetime | None:
 
 
 def _from_epoch(number: float, kind: str | None) -> datetime | None:
-    if number < 0 or number >= _MAX_EPOCH_MS:
+    if number < 0 or number >= MAX_EPOCH_MS:
         return None
     millis = kind == "epoch_ms" or (kind is None and number >= _MS_FROM)
     try:
@@ -197,13 +197,13 @@ def _shape(value: Any) -> tuple[Any, ...] | None:
     if isinstance(value, Decimal):
         value = float(value)
     if isinstance(value, int | float):
-        if not 0 <= value < _MAX_EPOCH_MS:
+        if not 0 <= value < MAX_EPOCH_MS:
             return None
         return ("epoch", "ms" if value >= _MS_FROM else "s", "number", 0)
     text = str(value).strip()
     if _DIGITS_RE.match(text):
         number = float(text)
-        if number >= _MAX_EPOCH_MS:
+        if number >= MAX_EPOCH_MS:
             return None
         return ("epoch", "ms" if number >= _MS_FROM else "s", "text", len(text.split(".")[0]))
     match = _ISO_RE.match(text)
