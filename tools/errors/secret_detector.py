@@ -209,12 +209,16 @@ def _value_span(rule: Rule, match: re.Match[str]) -> tuple[int, int] | None:
     return start, end
 
 
-def _candidates(text: str) -> Iterator[_Candidate]:
-    """Every candidate, most specific rules first."""
+def _lowered(text: str) -> str:
     lowered = text.lower()
     if len(lowered) != len(text):  # a few characters lower-case to two: keep offsets aligned
         lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    for index in _awake(text, lowered):
+    return lowered
+
+
+def _candidates(text: str, lowered: str, awake: list[int]) -> Iterator[_Candidate]:
+    """Every candidate of the awake rules, most specific rules first."""
+    for index in awake:
         rule = _PIPELINE[index]
         if rule is None:
             for start, end, key, quoted in pairs(text, lowered):
@@ -231,9 +235,13 @@ def find_secrets(text: str) -> list[SecretMatch]:
     """
     if not text:
         return []
+    lowered = _lowered(text)
+    awake = _awake(text, lowered)
+    if not awake:  # most texts
+        return []
     starts: list[int] = []  # the spans taken so far, sorted and disjoint
     spans: list[tuple[int, int, str, bool, Category]] = []
-    for start, end, kind, quoted, category in _candidates(text):
+    for start, end, kind, quoted, category in _candidates(text, lowered, awake):
         value = text[start:end]
         if MASK in value or (len(value) > 1 and heuristic.is_templated_secret(value)):
             continue
