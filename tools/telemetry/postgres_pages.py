@@ -12,7 +12,6 @@ fraction of a second, another zone) is read by the driver's own loader, so the s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from .engine import Key, task_page
@@ -26,7 +25,6 @@ from .postgres_windows import (
     window_sql,
 )
 from .source import TaskFilter, TaskRows
-from .windows import Window
 
 Shape = tuple[bool, bool, bool, bool, bool]  # window, status, text search, after a cursor, agent
 
@@ -70,7 +68,7 @@ def page_params(learned: Learned, filters: TaskFilter, limit: int, after: Key | 
     """The page's parameters; it reads one task more than `limit` to know whether more follow."""
     params: dict[str, Any] = {"limit": limit + 1}
     if filters.since is not None or filters.until is not None:
-        window_params(learned, _span(filters), params)
+        window_params(learned, filters.span(), params)
     if filters.status is not None:
         params["status"] = filters.status
     if filters.error_contains:
@@ -98,7 +96,7 @@ def _compose(learned: Learned, table: Any, filters: TaskFilter, after: Key | Non
     unused: dict[str, Any] = {}
     where: list[Any] = [sql.SQL("TRUE")]
     if filters.since is not None or filters.until is not None:
-        where.append(window_sql(learned, _span(filters), unused))
+        where.append(window_sql(learned, filters.span(), unused))
     if filters.status is not None:
         where.append(sql.SQL("{}::text = %(status)s").format(c["status"]))
     if filters.error_contains:
@@ -134,9 +132,3 @@ def _compose(learned: Learned, table: Any, filters: TaskFilter, after: Key | Non
 
 def page_records(learned: Learned, rows: list[Any], limit: int) -> TaskRows:
     return task_page(rows, limit, learned.schema.time.encoding)
-
-
-def _span(filters: TaskFilter) -> Window:
-    lo = filters.since or datetime(1970, 1, 1, tzinfo=UTC)
-    hi = filters.until or datetime(9999, 1, 1, tzinfo=UTC)
-    return Window(lo, hi, lo.date(), hi.date())

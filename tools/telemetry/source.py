@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
@@ -48,6 +48,12 @@ class TaskFilter:
     since: datetime | None = None
     until: datetime | None = None
     error_contains: str | None = None
+
+    def span(self) -> Window:
+        """`since` to `until` as a window, an open end at 1970 or 9999."""
+        lo = self.since or datetime(1970, 1, 1, tzinfo=UTC)
+        hi = self.until or datetime(9999, 1, 1, tzinfo=UTC)
+        return Window(lo, hi, lo.date(), hi.date())
 
 
 class TaskRows(NamedTuple):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from .durations import duration_bin, duration_bin_sql
@@ -48,6 +48,7 @@ from .timestamps import decode_any
 from .windows import Window
 
 CHUNK = 500  # ids per `IN (...)` list
+TEXT_FIELDS = ("status", "error", "agent", "task_name", "error_type")  # a page selects these as text
 
 
 class SQLiteTaskSource(SQLiteReader, SyncEngine):
@@ -78,9 +79,7 @@ class SQLiteTaskSource(SQLiteReader, SyncEngine):
             params: dict[str, Any] = {"limit": limit + 1}
             where = ["1 = 1"]
             if filters.since is not None or filters.until is not None:
-                lo = filters.since or datetime(1970, 1, 1, tzinfo=UTC)
-                hi = filters.until or datetime(9999, 1, 1, tzinfo=UTC)
-                where.append(window_sql(learned, Window(lo, hi, lo.date(), hi.date()), params))
+                where.append(window_sql(learned, filters.span(), params))
             if filters.status is not None:
                 where.append(f"{c['status']} = :status")
                 params["status"] = filters.status
@@ -92,13 +91,13 @@ class SQLiteTaskSource(SQLiteReader, SyncEngine):
                 where.append(f"({key}, {c['id']}) < (:c_key, :c_id)")  # a row value: the index seeks to it
                 params |= {"c_key": after[0], "c_id": after[1]}
             agent = agent_sql(learned, filters.agent, params)
-            optional = ", ".join(  # text fields as text: the page takes each value as it comes
-                ("NULL" if n not in c else c[n] if n == "duration_ms" else f"CAST({c[n]} AS TEXT)")
-                for n in ("agent", "task_name", "duration_ms", "error_type")
-            )
+            text = {
+                n: f"CAST({c[n]} AS TEXT)" if n in c else "NULL" for n in TEXT_FIELDS
+            }  # as the page shows
             rows = conn.execute(
-                f"SELECT {c['id']}, CAST({c['status']} AS TEXT), {c['created_at']}, CAST({c['error']} AS TEXT), "
-                f"{optional}{'' if key == c['created_at'] else ', ' + key} "
+                f"SELECT {c['id']}, {text['status']}, {c['created_at']}, {text['error']}, {text['agent']}, "
+                f"{text['task_name']}, {c.get('duration_ms', 'NULL')}, {text['error_type']}"
+                f"{'' if key == c['created_at'] else ', ' + key} "
                 f"FROM {self._table()} WHERE {' AND '.join(where)}{agent} "
                 f"ORDER BY {key} DESC, {c['id']} DESC LIMIT :limit",
                 params,
